@@ -1,0 +1,43 @@
+"""SQLAlchemy 2 models of the domain. Import models from here."""
+
+from .agreement import Agreement, RateTable
+from .base import Base, utcnow
+from .case import (
+    CASE_KINDS,
+    SIDES,
+    Case,
+    CaseCoverage,
+    CongressVote,
+    Document,
+    NegotiationRound,
+    Representative,
+)
+from .enterprise import Enterprise
+from .org import ORG_LEVELS, ROLES, OrgUnit, Sector, User, UserRole
+from .timeline import CalendarYear, Deadline, DeadlineSuspension, Event
+
+__all__ = [
+    "CASE_KINDS",
+    "ORG_LEVELS",
+    "ROLES",
+    "SIDES",
+    "Agreement",
+    "Base",
+    "CalendarYear",
+    "Case",
+    "CaseCoverage",
+    "CongressVote",
+    "Deadline",
+    "DeadlineSuspension",
+    "Document",
+    "Enterprise",
+    "Event",
+    "NegotiationRound",
+    "OrgUnit",
+    "RateTable",
+    "Representative",
+    "Sector",
+    "User",
+    "UserRole",
+    "utcnow",
+]

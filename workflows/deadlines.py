@@ -1,0 +1,206 @@
+"""Deadline rows: opened, closed, paused and resumed by actions, computed from the rule set.
+
+A deadline's due date is always recomputable from (kind, start_date, period) and the holiday
+calendar, which is what makes provisional dates (a year whose holiday notice is not out yet)
+and suspensions (中止: the start moves forward by the days the clock stood still) simple.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bargaining.errors import ValidationError
+from bargaining.models import Deadline, DeadlineSuspension
+from bargaining.rules.calendar import HolidayCalendar
+from bargaining.rules.jurisdictions import RuleSet, timed_rule
+from bargaining.rules.periods import Period, due_date, end_of_day_utc, window_opens
+
+if TYPE_CHECKING:
+    from .context import FireContext
+    from .spec import Opens
+
+# Kinds that are not a period counted forward from an event.
+EXPIRY = "expiry"  # the agreement's term ends (fires the day after term_end)
+WINDOW_KINDS = frozenset({"renewal"})  # a window that opens a period *before* the anchor
+
+DEADLINE_LABELS = {
+    "response": "回应要约",
+    "negotiation_cap": "协商期限",
+    "filing": "报送审查",
+    "review": "审查期（逾期视为生效）",
+    "disclosure": "公示",
+    "renewal": "续签窗口开启",
+    "expiry": "合同期满",
+    "rep_vacancy": "补选协商代表",
+    "dispute": "协调处理",
+}
+
+
+def encode_period(period: Period, *, before: bool = False) -> str:
+    return f"{'-' if before else ''}{period.amount}:{period.unit}"
+
+
+def decode_period(code: str) -> tuple[Period, bool]:
+    before = code.startswith("-")
+    amount, unit = code.lstrip("-").split(":", 1)
+    return Period(int(amount), unit), before  # type: ignore[arg-type]
+
+
+def describe_period(code: str) -> str:
+    period, before = decode_period(code)
+    return f"期满前{period.describe()}" if before else period.describe()
+
+
+def compute_due(kind: str, start: date, period_code: str, calendar: HolidayCalendar) -> tuple[date, bool, datetime]:
+    """(due date, provisional?, the UTC instant the sweep acts)."""
+    if kind == EXPIRY:
+        return start, False, end_of_day_utc(start)
+    period, before = decode_period(period_code)
+    if before:
+        opens = window_opens(start, period, calendar)
+        provisional = period.unit == "working_days" and not calendar.is_published(opens.year)
+        # A window is open from the start of its first day, i.e. the end of the day before.
+        return opens, provisional, end_of_day_utc(opens - timedelta(days=1))
+    result = due_date(start, period, calendar)
+    return result.due, result.provisional, end_of_day_utc(result.due)
+
+
+def _rule_for(rule_set: RuleSet, kind: str, anchor_date: date) -> tuple[str, str, bool]:
+    """(legal basis, period code, before?) for a deadline kind under a rule set."""
+    if kind == EXPIRY:
+        return f"集体合同期限届满（{anchor_date.isoformat()}）", "0:calendar_days", False
+    rule = timed_rule(rule_set, kind)
+    before = kind in WINDOW_KINDS
+    basis = rule.basis if rule.statutory else f"{rule.basis}（非法定期限，按实务惯例）"
+    return basis, encode_period(rule.period, before=before), before
+
+
+def anchor_date(ctx: FireContext, anchor: str) -> date:
+    """The date a deadline counts from: the first of ``a|b|…`` that the input or the agreement has."""
+    for name in anchor.split("|"):
+        value = ctx.values.get(name)
+        if isinstance(value, date):
+            return value
+        agreement = ctx.agreement()
+        found = getattr(agreement, name, None) if agreement is not None else None
+        if isinstance(found, date):
+            return found
+        if name.startswith("term_"):
+            raise ValidationError("协议尚未填写合同期限，无法计算相关期限。")
+    return ctx.today
+
+
+def open_deadline(ctx: FireContext, opens: Opens) -> Deadline | None:
+    if opens.if_rule is not None and not opens.if_rule(ctx.rule_set):
+        return None
+    if opens.if_dest is not None and ctx.dest != opens.if_dest:
+        return None
+    start = anchor_date(ctx, opens.anchor)
+    basis, period_code, _before = _rule_for(ctx.rule_set, opens.kind, start)
+    due, provisional, fire_at = compute_due(opens.kind, start, period_code, ctx.calendar)
+    close_deadlines(ctx, (opens.kind,))  # a new clock of the same kind replaces the old one
+    deadline = Deadline(
+        case_id=ctx.case.id,
+        kind=opens.kind,
+        start_date=start,
+        due=due,
+        fire_at=fire_at,
+        legal_basis=basis,
+        period=period_code,
+        provisional=provisional,
+        on_expiry=opens.on_expiry,
+        opened_by_event_id=ctx.event.id if ctx.event else None,
+        created_at=ctx.now,
+    )
+    ctx.session.add(deadline)
+    return deadline
+
+
+def open_deadlines_of(session: Session, case_id: int, kinds: tuple[str, ...] | None) -> list[Deadline]:
+    query = select(Deadline).where(Deadline.case_id == case_id, Deadline.closed_at.is_(None))
+    if kinds is not None and "*" not in kinds:
+        query = query.where(Deadline.kind.in_(kinds))
+    return list(session.scalars(query))
+
+
+def close_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> list[Deadline]:
+    closed = open_deadlines_of(ctx.session, ctx.case.id, kinds)
+    for deadline in closed:
+        deadline.closed_at = ctx.now
+        deadline.closed_by_event_id = ctx.event.id if ctx.event else None
+    return closed
+
+
+def pause_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
+    for deadline in open_deadlines_of(ctx.session, ctx.case.id, kinds):
+        if deadline.paused_at is not None:
+            continue
+        deadline.paused_at = ctx.now
+        ctx.session.add(
+            DeadlineSuspension(
+                deadline_id=deadline.id,
+                suspended_on=ctx.today,
+                due_before=deadline.due,
+                suspended_by_event_id=ctx.event.id if ctx.event else None,
+            )
+        )
+
+
+def resume_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
+    for deadline in open_deadlines_of(ctx.session, ctx.case.id, kinds):
+        if deadline.paused_at is None:
+            continue
+        suspension = ctx.session.scalar(
+            select(DeadlineSuspension)
+            .where(DeadlineSuspension.deadline_id == deadline.id, DeadlineSuspension.resumed_on.is_(None))
+            .order_by(DeadlineSuspension.id.desc())
+        )
+        stood_still = (ctx.today - suspension.suspended_on).days if suspension else 0
+        deadline.start_date = deadline.start_date + timedelta(days=stood_still)
+        recompute(deadline, ctx.calendar, ctx.now)
+        deadline.paused_at = None
+        if suspension is not None:
+            suspension.resumed_on = ctx.today
+            suspension.due_after = deadline.due
+            suspension.resumed_by_event_id = ctx.event.id if ctx.event else None
+
+
+def extend_deadline(ctx: FireContext, kind: str, extra: Period) -> Deadline | None:
+    """Push an open deadline's due date out by ``extra`` counted from the current due date."""
+    for deadline in open_deadlines_of(ctx.session, ctx.case.id, (kind,)):
+        result = due_date(deadline.due, extra, ctx.calendar)
+        deadline.due = result.due
+        deadline.provisional = deadline.provisional or result.provisional
+        deadline.fire_at = end_of_day_utc(result.due)
+        # Stored as the sum so a recomputation gives the same date.
+        period, before = decode_period(deadline.period)
+        if period.unit == extra.unit and not before:
+            deadline.period = encode_period(Period(period.amount + extra.amount, period.unit))
+        if deadline.fire_at > ctx.now:
+            deadline.fired_at = None
+        return deadline
+    return None
+
+
+def recompute(deadline: Deadline, calendar: HolidayCalendar, now: datetime) -> None:
+    due, provisional, fire_at = compute_due(deadline.kind, deadline.start_date, deadline.period, calendar)
+    deadline.due, deadline.provisional, deadline.fire_at = due, provisional, fire_at
+    if deadline.fired_at is not None and fire_at > now and deadline.on_expiry == "escalate":
+        deadline.fired_at = None  # no longer overdue
+
+
+def recompute_provisional(session: Session, calendar: HolidayCalendar, now: datetime) -> list[Deadline]:
+    """After a year's holiday notice is loaded: recompute every open provisional deadline."""
+    changed = []
+    for deadline in session.scalars(
+        select(Deadline).where(Deadline.provisional.is_(True), Deadline.closed_at.is_(None))
+    ):
+        before = deadline.due
+        recompute(deadline, calendar, now)
+        if deadline.due != before or not deadline.provisional:
+            changed.append(deadline)
+    return changed

@@ -1,0 +1,149 @@
+"""Effects: domain rows an action writes in the same transaction as its state change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy import func, select
+
+from bargaining.agreement_text import agreement_text_hash
+from bargaining.models import Agreement, CongressVote, NegotiationRound
+from bargaining.rules.congress import evaluate_vote
+
+from .context import FireContext
+from .deadlines import extend_deadline
+
+
+def evaluate_congress(ctx: FireContext) -> None:
+    """prepare step of the vote: the outcome decides the branch."""
+    v = ctx.values
+    ctx.computed["vote"] = evaluate_vote(
+        ctx.rule_set.congress,
+        total=v["total"],
+        present=v["present"],
+        votes_for=v["votes_for"],
+        against=v["against"],
+        abstain=v["abstain"],
+    )
+
+
+def vote_passed(ctx: FireContext) -> bool:
+    return bool(ctx.computed["vote"].passed)
+
+
+def save_congress_vote(ctx: FireContext) -> None:
+    outcome = ctx.computed["vote"]
+    agreement = ctx.agreement()
+    text_hash = agreement_text_hash(ctx.session, agreement) if agreement else None
+    ctx.session.add(
+        CongressVote(
+            case_id=ctx.case.id,
+            held_on=ctx.values["held_on"],
+            total=ctx.values["total"],
+            present=ctx.values["present"],
+            votes_for=ctx.values["votes_for"],
+            against=ctx.values["against"],
+            abstain=ctx.values["abstain"],
+            quorum_met=outcome.quorum_met,
+            passed=outcome.passed,
+            reason=outcome.reason,
+            rule_basis=ctx.rule_set.congress.basis,
+            text_hash=text_hash,
+            created_at=ctx.now,
+        )
+    )
+    ctx.computed["outcome_reason"] = outcome.reason
+    if agreement is not None:
+        # Freeze the approved text; a failed vote clears any earlier approval.
+        agreement.approved_text_hash = text_hash if outcome.passed else None
+
+
+def set_agreement_date(attribute: str, field_name: str | None = None) -> Callable[[FireContext], None]:
+    def effect(ctx: FireContext) -> None:
+        agreement = ctx.agreement()
+        if agreement is None:
+            return
+        value = ctx.values.get(field_name) if field_name else None
+        setattr(agreement, attribute, value if isinstance(value, date) else ctx.today)
+
+    effect.__name__ = f"set_{attribute}"
+    return effect
+
+
+def enter_in_force(ctx: FireContext) -> None:
+    if ctx.dest != "in_force":
+        return
+    agreement = ctx.agreement()
+    if agreement is not None and agreement.in_force_on is None:
+        value = ctx.values.get("opinion_on")
+        agreement.in_force_on = value if isinstance(value, date) else ctx.today
+
+
+def clear_approval(ctx: FireContext) -> None:
+    agreement = ctx.agreement()
+    if agreement is not None:
+        agreement.approved_text_hash = None
+
+
+def record_round(ctx: FireContext) -> None:
+    number = (
+        ctx.session.scalar(
+            select(func.coalesce(func.max(NegotiationRound.number), 0)).where(
+                NegotiationRound.case_id == ctx.case.id
+            )
+        )
+        or 0
+    ) + 1
+    v = ctx.values
+    ctx.session.add(
+        NegotiationRound(
+            case_id=ctx.case.id,
+            number=number,
+            held_on=v["held_on"],
+            place=v.get("place"),
+            chair_side=v["chair_side"],
+            recorder=v.get("recorder"),
+            attendees=v.get("attendees"),
+            minutes=v["minutes"],
+            outcome=v.get("outcome"),
+            created_at=ctx.now,
+        )
+    )
+    ctx.computed["round_number"] = number
+
+
+def extend_dispute(ctx: FireContext) -> None:
+    extend_deadline(ctx, "dispute", ctx.rule_set.dispute_extension.period)
+
+
+def open_renewal_case(ctx: FireContext) -> None:
+    from .cases import start_case
+
+    case = ctx.case
+    renewal = start_case(
+        ctx.session,
+        actor=ctx.actor,
+        kind=case.kind,
+        title=case.title,
+        org_unit_id=case.org_unit_id,
+        jurisdiction=case.jurisdiction,
+        enterprise_id=case.enterprise_id,
+        sector_id=case.sector_id,
+        parent_id=case.parent_id,
+        instructor_id=case.instructor_id,
+        previous_case_id=case.id,
+        round="renewal",
+        now=ctx.now,
+        request_id=ctx.request_id,
+    )
+    ctx.computed["renewal_case"] = renewal.number
+
+
+def ensure_agreement(ctx: FireContext) -> Agreement:
+    agreement = ctx.agreement()
+    if agreement is None:
+        agreement = Agreement(case_id=ctx.case.id, title=ctx.case.title, clauses=[])
+        ctx.session.add(agreement)
+        ctx._cache["agreement"] = agreement
+    return agreement
