@@ -64,8 +64,12 @@ def start_case(
     session.flush([case])
     # The number needs the id; set it without bumping the optimistic-lock version.
     number = f"{legal_date(now).year}-{KIND_LETTERS[kind]}{case.id:07d}"
-    session.execute(update(Case).where(Case.id == case.id).values(number=number).execution_options(
-        synchronize_session=False))
+    session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(number=number)
+        .execution_options(synchronize_session=False)
+    )
     set_committed_value(case, "number", number)
     write_event(
         session,

@@ -55,14 +55,16 @@ def describe_period(code: str) -> str:
     return f"期满前{period.describe()}" if before else period.describe()
 
 
-def compute_due(kind: str, start: date, period_code: str, calendar: HolidayCalendar) -> tuple[date, bool, datetime]:
+def compute_due(
+    kind: str, start: date, period_code: str, calendar: HolidayCalendar
+) -> tuple[date, bool, datetime]:
     """(due date, provisional?, the UTC instant the sweep acts)."""
     if kind == EXPIRY:
         return start, False, end_of_day_utc(start)
     period, before = decode_period(period_code)
     if before:
         opens = window_opens(start, period, calendar)
-        provisional = period.unit == "working_days" and not calendar.is_published(opens.year)
+        provisional = period.unit == "working_days" and not calendar.is_settled(opens)
         # A window is open from the start of its first day, i.e. the end of the day before.
         return opens, provisional, end_of_day_utc(opens - timedelta(days=1))
     result = due_date(start, period, calendar)
@@ -75,8 +77,8 @@ def _rule_for(rule_set: RuleSet, kind: str, anchor_date: date) -> tuple[str, str
         return f"集体合同期限届满（{anchor_date.isoformat()}）", "0:calendar_days", False
     rule = timed_rule(rule_set, kind)
     before = kind in WINDOW_KINDS
-    basis = rule.basis if rule.statutory else f"{rule.basis}（非法定期限，按实务惯例）"
-    return basis, encode_period(rule.period, before=before), before
+    # A practice default (statutory=False) already says so in its basis.
+    return rule.basis, encode_period(rule.period, before=before), before
 
 
 def anchor_date(ctx: FireContext, anchor: str) -> date:

@@ -151,7 +151,15 @@ def fire(
             details={"current_version": case.version},
         )
     ctx = _context(
-        session, case, definition, action, actor, calendar=calendar, now=now, reason=reason, request_id=request_id
+        session,
+        case,
+        definition,
+        action,
+        actor,
+        calendar=calendar,
+        now=now,
+        reason=reason,
+        request_id=request_id,
     )
     if case.state not in action.sources:
         raise TransitionRefused(refusal_reasons(ctx)[0], details={"reasons": refusal_reasons(ctx)})

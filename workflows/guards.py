@@ -7,10 +7,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from bargaining.agreement_text import agreement_text_hash
 from bargaining.models import Case, CaseCoverage
 from bargaining.rules.representatives import RepresentativeSpec, check_representatives
 
-from bargaining.agreement_text import agreement_text_hash
 from .context import FireContext
 
 SIDE_LABELS = {"worker": "职工方", "employer": "企业方"}
@@ -128,9 +128,9 @@ def not_extended_yet(ctx: FireContext) -> str | None:
     from bargaining.models import Event
 
     extended = ctx.session.scalar(
-        select(func.count()).select_from(Event).where(
-            and_(Event.case_id == ctx.case.id, Event.trigger == "extend_coordination")
-        )
+        select(func.count())
+        .select_from(Event)
+        .where(and_(Event.case_id == ctx.case.id, Event.trigger == "extend_coordination"))
     )
     return "协调处理期限只能延长一次" if extended else None
 
@@ -153,9 +153,9 @@ def reason_given(ctx: FireContext) -> str | None:
     return None if (ctx.reason or "").strip() else "请填写原因"
 
 
-def field_after(later: str, earlier_anchor: Callable[[FireContext], date | None], what: str) -> Callable[
-    [FireContext], str | None
-]:
+def field_after(
+    later: str, earlier_anchor: Callable[[FireContext], date | None], what: str
+) -> Callable[[FireContext], str | None]:
     """A date in the input may not precede an earlier step's date (e.g. signing before the vote)."""
 
     def guard(ctx: FireContext) -> str | None:

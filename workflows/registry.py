@@ -36,7 +36,11 @@ def compile_definition(definition: WorkflowDefinition) -> Compiled:
             transitions.append({"trigger": action.trigger, "source": list(action.sources), "dest": None})
             continue
         for branch in action.branches:
-            spec: dict[str, Any] = {"trigger": action.trigger, "source": list(action.sources), "dest": branch.dest}
+            spec: dict[str, Any] = {
+                "trigger": action.trigger,
+                "source": list(action.sources),
+                "dest": branch.dest,
+            }
             if branch.when is not None:
                 spec["conditions"] = [_branch_condition(branch.when)]
             transitions.append(spec)

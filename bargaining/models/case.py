@@ -48,7 +48,7 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it as is)
 
     enterprise: Mapped[Enterprise | None] = relationship(lazy="raise")
     sector: Mapped[Sector | None] = relationship(lazy="raise")

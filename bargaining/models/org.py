@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
 
-
 # Levels of the federation tree, top to bottom.  城市/区县/街道(镇)/村(社区)/行业 工会联合会
 ORG_LEVELS = ("city", "district", "street", "village", "sector")
 ROLES = ("instructor", "auditor", "federation_admin", "reviewer")

@@ -46,7 +46,9 @@ def _adoption_actions() -> tuple[Action, ...]:
             action = replace(action, dest=branches)
         if action.trigger == "record_review_opinion":
             branches = tuple(
-                replace(b, dest="preparation", label="有异议，修改后重新审议") if b.dest == "negotiating" else b
+                replace(b, dest="preparation", label="有异议，修改后重新审议")
+                if b.dest == "negotiating"
+                else b
                 for b in action.branches
             )
             action = replace(action, dest=branches)

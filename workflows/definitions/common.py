@@ -14,7 +14,7 @@ from bargaining.rules.jurisdictions import RuleSet
 from .. import effects as fx
 from .. import guards as g
 from ..fields import Field
-from ..spec import Action, Branch, Opens, State
+from ..spec import Action, Branch, Guard, Opens, State
 
 STAFF = frozenset({"instructor", "federation_admin"})
 REVIEWER = frozenset({"reviewer"})
@@ -45,7 +45,9 @@ STATES = {
     "suspended": State("suspended", "协商中止", description="协商中止，相关期限暂停计算"),
     "dispute": State("dispute", "争议协调中", description="劳动行政部门协调处理"),
     "awaiting_congress": State("awaiting_congress", "待职代会审议", description="草案提交职工代表大会审议"),
-    "awaiting_signature": State("awaiting_signature", "待签字", description="职代会已通过，待双方首席代表签字"),
+    "awaiting_signature": State(
+        "awaiting_signature", "待签字", description="职代会已通过，待双方首席代表签字"
+    ),
     "signed": State("signed", "已签字", description="已签字，待公示或报送审查"),
     "disclosed": State("disclosed", "已公示", description="已向全体职工公示，待报送审查"),
     "under_review": State("under_review", "审查中", description="已报送劳动行政部门审查"),
@@ -123,7 +125,7 @@ def offer_actions() -> tuple[Action, ...]:
     )
 
 
-def negotiation_actions(*, extra_draft_guards: tuple[g.Guard, ...] = ()) -> tuple[Action, ...]:
+def negotiation_actions(*, extra_draft_guards: tuple[Guard, ...] = ()) -> tuple[Action, ...]:
     return (
         Action(
             "record_round",
@@ -277,7 +279,11 @@ def congress_and_after(*, congress_label: str = "职代会") -> tuple[Action, ..
                 Field("method", "公示方式", help="如：厂务公开栏张贴、企业内网"),
                 Field("days", "公示天数", "int", required=False, minimum=1),
             ),
-            guards=(g.not_disclosed_yet, g.text_unchanged_since_vote, g.not_in_future("disclosed_on", "公示日期")),
+            guards=(
+                g.not_disclosed_yet,
+                g.text_unchanged_since_vote,
+                g.not_in_future("disclosed_on", "公示日期"),
+            ),
             effects=(fx.set_agreement_date("disclosed_on", "disclosed_on"),),
             produces_document="disclosure_notice",
             closes=("disclosure",),
@@ -296,7 +302,11 @@ def congress_and_after(*, congress_label: str = "职代会") -> tuple[Action, ..
                 Field("authority", "审查机关"),
                 Field("copies", "报送份数", "int", minimum=1),
             ),
-            guards=(g.filing_copies_enough, g.text_unchanged_since_vote, g.not_in_future("filed_on", "报送日期")),
+            guards=(
+                g.filing_copies_enough,
+                g.text_unchanged_since_vote,
+                g.not_in_future("filed_on", "报送日期"),
+            ),
             requires_documents=("signed_agreement", "congress_resolution"),
             effects=(fx.set_agreement_date("filed_on", "filed_on"),),
             produces_document="filing_form",
