@@ -34,8 +34,7 @@ def unit_of_work(db: Database, *, write: bool = True) -> Iterator[UnitOfWork]:
         yield uow
         if write:
             session.commit()
-        else:
-            session.rollback()
+        # A read-only unit just closes: the transaction ends without expiring what was read.
     except StaleDataError:
         session.rollback()
         raise Conflict("该记录已被他人修改，请刷新后重试。") from None

@@ -61,7 +61,7 @@ def start_case(
         updated_at=now,
     )
     session.add(case)
-    session.flush([case])
+    session.flush()
     # The number needs the id; set it without bumping the optimistic-lock version.
     number = f"{legal_date(now).year}-{KIND_LETTERS[kind]}{case.id:07d}"
     session.execute(

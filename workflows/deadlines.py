@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 # Kinds that are not a period counted forward from an event.
 EXPIRY = "expiry"  # the agreement's term ends (fires the day after term_end)
-WINDOW_KINDS = frozenset({"renewal"})  # a window that opens a period *before* the anchor
+WINDOW_KINDS = frozenset({"renewal"})
+TERM_END = "term"  # the period code of an expiry: no counting, the term's own last day  # a window that opens a period *before* the anchor
 
 DEADLINE_LABELS = {
     "response": "回应要约",
@@ -51,6 +52,8 @@ def decode_period(code: str) -> tuple[Period, bool]:
 
 
 def describe_period(code: str) -> str:
+    if code == TERM_END:
+        return "合同期限届满"
     period, before = decode_period(code)
     return f"期满前{period.describe()}" if before else period.describe()
 
@@ -74,7 +77,7 @@ def compute_due(
 def _rule_for(rule_set: RuleSet, kind: str, anchor_date: date) -> tuple[str, str, bool]:
     """(legal basis, period code, before?) for a deadline kind under a rule set."""
     if kind == EXPIRY:
-        return f"集体合同期限届满（{anchor_date.isoformat()}）", "0:calendar_days", False
+        return f"集体合同期限届满（{anchor_date.isoformat()}）", TERM_END, False
     rule = timed_rule(rule_set, kind)
     before = kind in WINDOW_KINDS
     # A practice default (statutory=False) already says so in its basis.

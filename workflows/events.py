@@ -41,5 +41,5 @@ def write_event(
         request_id=request_id,
     )
     session.add(event)
-    session.flush([event])  # the id links deadlines and documents to the event
+    session.flush()  # the id links deadlines and documents to the event
     return event
