@@ -176,3 +176,19 @@ def not_in_future(name: str, label: str) -> Callable[[FireContext], str | None]:
         return None
 
     return guard
+
+
+def disclosure_in_order(ctx: FireContext) -> str | None:
+    """Disclosure comes where the jurisdiction puts it: after signing, or once in force."""
+    timing = ctx.rule_set.disclosure_timing
+    if ctx.case.state == "signed" and timing != "after_signing":
+        return f"按{ctx.rule_set.name}，集体合同生效后再向全体职工公布"
+    if ctx.case.state == "in_force" and timing != "after_in_force":
+        return f"按{ctx.rule_set.name}，公示应在签字后、报送审查前进行"
+    return None
+
+
+def filing_in_order(ctx: FireContext) -> str | None:
+    if ctx.case.state == "signed" and ctx.rule_set.disclosure_timing == "after_signing":
+        return f"按{ctx.rule_set.name}，须先向全体职工公示，再报送审查"
+    return None

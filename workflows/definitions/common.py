@@ -280,6 +280,7 @@ def congress_and_after(*, congress_label: str = "职代会") -> tuple[Action, ..
                 Field("days", "公示天数", "int", required=False, minimum=1),
             ),
             guards=(
+                g.disclosure_in_order,
                 g.not_disclosed_yet,
                 g.text_unchanged_since_vote,
                 g.not_in_future("disclosed_on", "公示日期"),
@@ -303,6 +304,7 @@ def congress_and_after(*, congress_label: str = "职代会") -> tuple[Action, ..
                 Field("copies", "报送份数", "int", minimum=1),
             ),
             guards=(
+                g.filing_in_order,
                 g.filing_copies_enough,
                 g.text_unchanged_since_vote,
                 g.not_in_future("filed_on", "报送日期"),
