@@ -112,6 +112,8 @@ def create_case(
             raise ValidationError(
                 f"未知的协商类型：{kind}（可选：enterprise 企业、sector 行业、adoption 履约）"
             )
+        if enterprise_row is not None:
+            _refuse_second_open_case(s, kind, enterprise_row)
         org = s.get(OrgUnit, org_unit_id)
         assert org is not None
         instructor_id = _instructor_id(s, actor, instructor)
@@ -138,6 +140,20 @@ def create_case(
             request_id=request_id,
         )
         return case_summary(case)
+
+
+NOT_IN_PROGRESS = ("in_force", "expired", "terminated")
+
+
+def _refuse_second_open_case(session: Session, kind: str, enterprise: Enterprise) -> None:
+    """One bargaining round at a time per enterprise and kind (a renewal may start while in force)."""
+    open_number = session.scalar(
+        select(Case.number).where(
+            Case.enterprise_id == enterprise.id, Case.kind == kind, Case.state.not_in(NOT_IN_PROGRESS)
+        )
+    )
+    if open_number is not None:
+        raise ValidationError(f"{enterprise.name}已有进行中的协商 {open_number}，不能重复新建。")
 
 
 def _visible_enterprise(session: Session, actor: Actor, ref: str) -> Enterprise:
