@@ -174,7 +174,7 @@ def test_exactly_half_passes_nationally_but_not_where_more_than_half_is_required
         db,
         w.instructor,
         kind="enterprise",
-        enterprise=w.enterprise_code,
+        enterprise=w.tea_codes[0],
         jurisdiction="shandong",
         now=at(date(2025, 11, 1)),
     )
