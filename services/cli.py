@@ -29,10 +29,14 @@ app = typer.Typer(
 )
 case_app = typer.Typer(help="协商案件：列表、查看、操作", no_args_is_help=True)
 calendar_app = typer.Typer(help="节假日安排（国务院办公厅通知）", no_args_is_help=True)
-admin_app = typer.Typer(help="组织、用户、企业登记", no_args_is_help=True)
+admin_app = typer.Typer(help="组织、企业登记", no_args_is_help=True)
+user_app = typer.Typer(help="用户：新增、停用、设置密码", no_args_is_help=True)
+token_app = typer.Typer(help="API 令牌（供程序调用 /api）", no_args_is_help=True)
 app.add_typer(case_app, name="case")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(admin_app, name="admin")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 AsUser = Annotated[
     str, typer.Option("--as", help="操作用户（默认取 BARGAINING_USER，否则 admin）", envvar="BARGAINING_USER")
@@ -91,14 +95,31 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8000,
-    workers: Annotated[int, typer.Option(help="Web 进程数")] = 1,
+    workers: Annotated[int, typer.Option(help="Web 进程数（无状态，可多个）")] = 1,
+    scheduler: Annotated[
+        bool, typer.Option(help="在本服务内运行期限扫描（多进程时只有一个进程生效）")
+    ] = True,
+    proxy_headers: Annotated[
+        bool, typer.Option(help="信任反向代理的 X-Forwarded-* 头（TLS 终止在代理时）")
+    ] = False,
 ) -> None:
     """启动 Web 服务（页面与 /api，OpenAPI 在 /openapi.json）。"""
     import uvicorn
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        raise ValidationError("尚未启用登录功能，Web 服务只能在本机（127.0.0.1）访问。")
-    uvicorn.run("services.web.app:app", host=host, port=port, workers=workers, log_level="info")
+    from bargaining.config import check_production_ready, load_settings
+
+    check_production_ready(load_settings())
+    os.environ["BARGAINING_SCHEDULER"] = "1" if scheduler else "0"
+    uvicorn.run(
+        "services.web.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips="*" if proxy_headers else None,
+        log_level="info",
+    )
 
 
 @app.command()
@@ -438,27 +459,111 @@ def admin_org(
         typer.echo(f"已登记 {unit.name}（{unit.code}）")
 
 
-@admin_app.command("user")
-def admin_user(
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("密码", hide_input=True, confirmation_prompt=True))
+
+
+@user_app.command("add")
+def user_add(
     username: str,
     name: Annotated[str, typer.Option(help="姓名")],
     org: Annotated[str, typer.Option(help="所属工会组织代码")],
     role: Annotated[list[str], typer.Option(help="instructor/auditor/federation_admin/reviewer，可重复")],
+    org_name: Annotated[str | None, typer.Option(help="组织不存在时，以此名称新建为顶级（市级）工会")] = None,
+    jurisdiction: Annotated[str, typer.Option(help="新建顶级工会时适用的规则")] = "national",
+    password_stdin: Annotated[bool, typer.Option(help="从标准输入读取密码（不提示）")] = False,
+    no_password: Annotated[bool, typer.Option(help="不设密码（只能用 API 令牌）")] = False,
 ) -> None:
-    """登记用户。"""
+    """新增用户（首次安装时用它创建第一个管理员）。"""
+    from sqlalchemy import select
+
+    from bargaining.models import OrgUnit
+
     from .identity import add_user
+    from .orgs import add_org_unit
     from .repository import get_org_unit
     from .uow import unit_of_work
+    from .web.security import hash_password
+
+    password_hash = None if no_password else hash_password(_read_password(password_stdin))
+    with unit_of_work(_db()) as uow:
+        s = uow.session
+        if s.scalar(select(OrgUnit.id).where(OrgUnit.code == org)) is None and org_name:
+            unit = add_org_unit(s, code=org, name=org_name, level="city", jurisdiction=jurisdiction)
+        else:
+            unit = get_org_unit(s, org)
+        user = add_user(s, username=username, display_name=name, org_unit=unit, roles=role)
+        user.password_hash = password_hash
+        typer.echo(f"已新增用户 {user.username}（{unit.name}）")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option(help="从标准输入读取密码")] = False,
+) -> None:
+    """设置用户密码（原有会话全部失效）。"""
+    from sqlalchemy import select
+
+    from bargaining.errors import NotFound
+    from bargaining.models import User
+
+    from .uow import unit_of_work
+    from .web.security import hash_password, revoke_user_sessions
+
+    password_hash = hash_password(_read_password(password_stdin))
+    with unit_of_work(_db()) as uow:
+        user = uow.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"找不到用户 {username}。")
+        user.password_hash = password_hash
+        revoke_user_sessions(uow.session, user.id, runtime.utcnow())
+    typer.echo(f"已设置 {username} 的密码")
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """停用用户：立即结束其所有会话和 API 令牌。"""
+    from sqlalchemy import select
+
+    from bargaining.errors import NotFound
+    from bargaining.models import User
+
+    from .uow import unit_of_work
+    from .web.security import revoke_user_sessions
 
     with unit_of_work(_db()) as uow:
-        user = add_user(
-            uow.session,
-            username=username,
-            display_name=name,
-            org_unit=get_org_unit(uow.session, org),
-            roles=role,
-        )
-        typer.echo(f"已登记用户 {user.username}")
+        user = uow.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"找不到用户 {username}。")
+        user.active = False
+        revoke_user_sessions(uow.session, user.id, runtime.utcnow())
+    typer.echo(f"已停用 {username}，其会话和令牌已失效")
+
+
+@token_app.command("create")
+def token_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="令牌用途")] = "api",
+) -> None:
+    """为用户创建 API 令牌（只显示一次）。"""
+    from sqlalchemy import select
+
+    from bargaining.config import load_settings
+    from bargaining.errors import NotFound
+    from bargaining.models import User
+
+    from .uow import unit_of_work
+    from .web.security import create_api_token
+
+    with unit_of_work(_db()) as uow:
+        user = uow.session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            raise NotFound(f"找不到在用的用户 {username}。")
+        token = create_api_token(uow.session, load_settings(), user, name, runtime.utcnow())
+    typer.echo(token)
 
 
 @admin_app.command("enterprise")

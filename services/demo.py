@@ -32,8 +32,10 @@ from .deadlines import sweep
 from .identity import actor_for, add_user
 from .orgs import add_enterprise, add_org_unit, add_sector
 from .uow import unit_of_work
+from .web.security import hash_password
 
 CHINA = ZoneInfo("Asia/Shanghai")
+DEMO_PASSWORD = "demo-password-2026"  # printed by `bargaining demo`; demo databases only
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志明海燕晓东文斌宇浩凯俊林峰"
 TRADES = [
@@ -183,7 +185,7 @@ def load_demo(db: Database, *, if_empty: bool = False, today: date | None = None
     return (
         f"演示数据已载入：{cases} 件协商（截至 {today.isoformat()} 的期限扫描：逾期提醒 {report.escalated} 件，"
         f"自动处理 {report.fired} 件）。用户：admin（市总工会管理员）、sf_admin、zhang、li、wang（指导员）、"
-        f"auditor、reviewer。"
+        f"auditor、reviewer、other_instructor；演示密码均为 {DEMO_PASSWORD}。"
     )
 
 
@@ -230,6 +232,9 @@ def _build_tree(s: Session) -> Demo:
         org_unit=s.scalar(select(OrgUnit).where(OrgUnit.code == "yx-other-street")),
         roles=["instructor"],
     )
+    password_hash = hash_password(DEMO_PASSWORD)  # one hash for all: the demo is for trying, not for keeping
+    for user in s.scalars(select(User)):
+        user.password_hash = password_hash
     return Demo(s, random.Random(2026), actor_for(admin), instructors, actor_for(reviewer))
 
 

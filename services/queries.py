@@ -179,9 +179,15 @@ def case_detail(db: Database, actor: Actor, ref: str | int, *, now: datetime | N
                         "label": f.label,
                         "kind": f.kind,
                         "required": f.required and not f.default_today,
+                        "default_today": f.default_today,
+                        "choices": [list(c) for c in f.choices],
+                        "minimum": f.minimum,
+                        "help": f.help,
                     }
                     for f in a.fields
                 ],
+                "description": a.description,
+                "internal": a.internal,
             }
             for a in engine.allowed_actions(s, case, actor, calendar=runtime.calendar(s), now=now)
         ]

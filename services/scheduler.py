@@ -7,12 +7,16 @@ SQLite there is one process by design, and ``BEGIN IMMEDIATE`` serialises sweeps
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bargaining.db import Database
 
@@ -23,15 +27,16 @@ ADVISORY_LOCK_KEY = 0x6261726761  # "barga"
 
 
 class Leadership:
-    """Holds the PostgreSQL advisory lock on a dedicated connection while leading."""
+    """Leads while holding a PostgreSQL advisory lock (own connection) or, on SQLite, a file lock."""
 
     def __init__(self, db: Database):
         self.db = db
         self.connection: Any = None
+        self.lock_file: Any = None
 
     def acquire(self) -> bool:
         if not self.db.is_postgres:
-            return True
+            return self._file_lock()
         if self.connection is None:
             self.connection = self.db.write_engine.connect()
         got = self.connection.execute(
@@ -40,27 +45,72 @@ class Leadership:
         self.connection.commit()
         return bool(got)
 
+    def _file_lock(self) -> bool:
+        if self.lock_file is not None:
+            return True
+        database = make_url(self.db.url).database
+        if not database or database == ":memory:":
+            return True
+        handle = open(f"{database}.scheduler.lock", "a+")  # noqa: SIM115 (held open while leading)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self.lock_file = handle
+        return True
+
     def release(self) -> None:
         if self.connection is not None:
             self.connection.close()  # closing the session releases the lock
             self.connection = None
+        if self.lock_file is not None:
+            self.lock_file.close()  # closing the file releases the lock
+            self.lock_file = None
 
 
 def tick(db: Database, leadership: Leadership) -> None:
     if not leadership.acquire():
-        log.info("another scheduler leads; idle")
+        log.debug("another scheduler leads; idle")
         return
-    report = sweep(db, keep_details=False)
+    try:
+        report = sweep(db, keep_details=False)
+    except Exception:  # keep ticking; the deadline rows are still there for the next tick
+        log.exception("deadline sweep failed")
+        return
     if report.total:
         log.info("sweep: escalated=%s fired=%s failed=%s", report.escalated, report.fired, report.failed)
+
+
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+def start_background(db: Database, *, interval_s: int = 60) -> Callable[[], None]:
+    """The sweep inside a web process; only the process holding the lock sweeps. Returns the stopper."""
+    leadership = Leadership(db)
+    scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=interval_s,
+        args=[db, leadership],
+        id="deadline-sweep",
+        replace_existing=True,
+    )
+    scheduler.add_job(tick, "date", args=[db, leadership], id="deadline-sweep-now")
+    scheduler.start()
+
+    def stop() -> None:
+        scheduler.shutdown(wait=True)
+        leadership.release()
+
+    return stop
 
 
 def run_scheduler(db: Database, *, interval_s: int = 60) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     leadership = Leadership(db)
-    scheduler = BlockingScheduler(
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone="UTC"
-    )
+    scheduler = BlockingScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
     scheduler.add_job(
         tick,
         "interval",

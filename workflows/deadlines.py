@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bargaining.errors import ValidationError
-from bargaining.models import Deadline, DeadlineSuspension
+from bargaining.models import Case, Deadline, DeadlineSuspension
 from bargaining.rules.calendar import HolidayCalendar
 from bargaining.rules.jurisdictions import RuleSet, timed_rule
 from bargaining.rules.periods import Period, due_date, end_of_day_utc, window_opens
@@ -198,6 +199,26 @@ def recompute(deadline: Deadline, calendar: HolidayCalendar, now: datetime) -> N
         deadline.fired_at = None  # no longer overdue
 
 
+def refresh_next_due(session: Session, case_id: int) -> date | None:
+    """Keep ``Case.next_due`` (the inbox's sort key) equal to the earliest running deadline."""
+    session.flush()
+    next_due = session.scalar(
+        select(func.min(Deadline.due)).where(
+            Deadline.case_id == case_id, Deadline.closed_at.is_(None), Deadline.paused_at.is_(None)
+        )
+    )
+    session.execute(
+        update(Case)
+        .where(Case.id == case_id)
+        .values(next_due=next_due)
+        .execution_options(synchronize_session=False)
+    )
+    case = session.get(Case, case_id)
+    if case is not None:
+        set_committed_value(case, "next_due", next_due)
+    return next_due
+
+
 def recompute_provisional(session: Session, calendar: HolidayCalendar, now: datetime) -> list[Deadline]:
     """After a year's holiday notice is loaded: recompute every open provisional deadline."""
     changed = []
@@ -208,4 +229,6 @@ def recompute_provisional(session: Session, calendar: HolidayCalendar, now: date
         recompute(deadline, calendar, now)
         if deadline.due != before or not deadline.provisional:
             changed.append(deadline)
+    for case_id in {d.case_id for d in changed}:
+        refresh_next_due(session, case_id)
     return changed

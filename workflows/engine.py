@@ -212,6 +212,8 @@ def fire(
     dl.resume_deadlines(ctx, action.resumes)
     for opens in action.opens:
         dl.open_deadline(ctx, opens)
+    if action.opens or action.closes or action.pauses or action.resumes or action.effects:
+        dl.refresh_next_due(session, case.id)
     session.flush()
     return FireResult(case, ctx.event, from_state, case.state, ctx.computed)
 

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models of the domain. Import models from here."""
 
+from .access import ApiToken, LoginAttempt, WebSession
 from .agreement import Agreement, RateTable
 from .base import Base, utcnow
 from .case import (
@@ -22,6 +23,7 @@ __all__ = [
     "ROLES",
     "SIDES",
     "Agreement",
+    "ApiToken",
     "Base",
     "CalendarYear",
     "Case",
@@ -32,6 +34,7 @@ __all__ = [
     "Document",
     "Enterprise",
     "Event",
+    "LoginAttempt",
     "NegotiationRound",
     "OrgUnit",
     "RateTable",
@@ -39,5 +42,6 @@ __all__ = [
     "Sector",
     "User",
     "UserRole",
+    "WebSession",
     "utcnow",
 ]

@@ -27,6 +27,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_instructor_state", "instructor_id", "state"),
         Index("ix_cases_org_state", "org_unit_id", "state"),
+        Index("ix_cases_instructor_next_due", "instructor_id", "next_due"),
+        Index("ix_cases_org_next_due", "org_unit_id", "next_due"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +46,8 @@ class Case(Base):
     instructor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     round: Mapped[str] = mapped_column(String(16), default="new")  # new | renewal
     previous_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Earliest open, running deadline: kept by the engine so the inbox sorts on an index.
+    next_due: Mapped[date | None]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)

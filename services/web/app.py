@@ -1,111 +1,178 @@
-"""The web application (local, read-only overview until sign-in arrives).
+"""The web application: server-rendered Chinese pages and the JSON API, stateless between requests.
 
-Sign-in, region-scoped pages and the write API are the web issue's work; until then the app
-binds to 127.0.0.1 only (the CLI refuses other hosts) and shows the whole federation read-only.
+Every page and endpoint resolves the caller once (services/web/context.py) and reaches data only
+through the region-scoped repository (services/repository.py). The deadline sweep runs in one
+process: inside ``serve`` as the leader of an advisory lock (PostgreSQL) or file lock (SQLite).
 """
 
 from __future__ import annotations
 
-from html import escape
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bargaining.actors import SYSTEM
-from bargaining.errors import DomainError
+from bargaining.config import Settings, check_production_ready, load_settings
+from bargaining.db import Database
+from bargaining.errors import DomainError, Forbidden, NotFound
 
 from .. import runtime
-from ..queries import case_detail, list_cases
+from ..uow import unit_of_work
+from . import api, pages
+from .context import NeedsSignIn, request_id
+from .render import render
 
-app = FastAPI(title="工资集体协商流程引擎", version="0.1.0")
+log = logging.getLogger("bargaining.web")
+STATIC = Path(__file__).parent / "static"
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
 
 
-@app.exception_handler(DomainError)
-async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def _error_json(code: str, message: str, status: int, details: dict[str, Any] | None = None) -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
-        status_code=exc.http_status,
+        {"error": {"code": code, "message": message, "details": details or {}}}, status_code=status
     )
 
 
-@app.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+def _log_refusal(request: Request, exc: DomainError) -> None:
+    ctx = getattr(request.state, "ctx", None)
+    if ctx is None:
+        return
+    log.warning("refused %s %s for %s: %s", request.method, request.url.path, ctx.username, exc.message)
+    from workflows.events import write_event
+
+    try:
+        with unit_of_work(ctx.db) as uow:
+            write_event(
+                uow.session,
+                None,
+                "access_denied",
+                actor=ctx.actor,
+                role=",".join(sorted(ctx.roles)),
+                now=runtime.utcnow(),
+                reason=exc.message,
+                request_id=ctx.request_id,
+                payload={"method": request.method, "path": request.url.path[:300]},
+            )
+    except Exception:  # logging a refusal must never turn it into a 500
+        log.exception("could not record refused access")
 
 
-@app.get("/api/cases")
-def api_cases(
-    state: str | None = None,
-    kind: str | None = None,
-    search: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> dict[str, Any]:
-    return list_cases(
-        runtime.database(), SYSTEM, state=state, kind=kind, search=search, limit=limit, offset=max(0, offset)
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, scheduler: bool | None = None
+) -> FastAPI:
+    settings = settings or load_settings()
+    check_production_ready(settings)
+    database = db or runtime.database(settings.database_url)
+    run_scheduler = scheduler if scheduler is not None else os.environ.get("BARGAINING_SCHEDULER", "1") != "0"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background = None
+        if run_scheduler:
+            from ..scheduler import start_background
+
+            background = start_background(database)
+        yield
+        if background is not None:
+            background()
+
+    app = FastAPI(
+        title="工资集体协商流程引擎 API",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="工资集体协商：协商案件、流程操作、期限、时间线。认证：`Authorization: Bearer <令牌>`"
+        "（`bargaining token create`）。所有变更须提供 expected_version。",
     )
+    app.state.settings = settings
+    app.state.db = database
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        rid = request_id(request)
+        response: Response = await call_next(request)
+        response.headers["X-Request-Id"] = rid
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if not request.url.path.startswith("/static"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, Forbidden | NotFound):
+            _log_refusal(request, exc)
+        if _is_api(request):
+            return _error_json(exc.code, exc.message, exc.http_status, exc.details)
+        if isinstance(exc, NeedsSignIn):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return render(
+            request,
+            "error.html",
+            {"message": exc.message, "status": exc.http_status},
+            status_code=exc.http_status,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        if _is_api(request):
+            return _error_json("invalid_request", "请求格式不正确。", 422, {"problems": problems})
+        return render(request, "error.html", {"message": "请求格式不正确。", "status": 422}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = {404: "页面不存在。", 405: "不支持的请求方法。"}.get(exc.status_code, str(exc.detail))
+        if _is_api(request):
+            return _error_json("http_error", message, exc.status_code)
+        return render(
+            request,
+            "error.html",
+            {"message": message, "status": exc.status_code},
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _is_api(request):
+            return _error_json(
+                "internal_error", "服务器内部错误，已记录。", 500, {"request_id": request_id(request)}
+            )
+        return HTMLResponse("<h1>服务器内部错误</h1><p>已记录，请联系管理员。</p>", status_code=500)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
 
 
-@app.get("/api/cases/{ref}")
-def api_case(ref: str) -> dict[str, Any]:
-    return case_detail(runtime.database(), SYSTEM, ref)
-
-
-@app.get("/", response_class=HTMLResponse)
-def index(state: str | None = None, offset: int = 0) -> str:
-    data = list_cases(runtime.database(), SYSTEM, state=state, limit=50, offset=max(0, offset))
-    rows = "".join(
-        f"<tr><td><a href='/cases/{c['id']}'>{escape(c['number'])}</a></td><td>{escape(c['title'])}</td>"
-        f"<td>{escape(c['state_label'])}</td><td>{c['next_due'] or ''}</td>"
-        f"<td class='{_due_class(c['days_left'])}'>{'' if c['days_left'] is None else c['days_left']}</td></tr>"
-        for c in data["items"]
-    )
-    nav = f"<a href='/?offset={offset + 50}'>下一页</a>" if offset + 50 < data["total"] else ""
-    return _page(
-        "协商一览",
-        f"<p>共 {data['total']} 件</p><table><tr><th>编号</th><th>名称</th><th>阶段</th>"
-        f"<th>下一期限</th><th>剩余天数</th></tr>{rows}</table>{nav}",
-    )
-
-
-@app.get("/cases/{ref}", response_class=HTMLResponse)
-def case_page(ref: str) -> str:
-    d = case_detail(runtime.database(), SYSTEM, ref)
-    deadlines = "".join(
-        f"<tr><td>{escape(x['label'])}</td><td>{x['due']}</td><td>{escape(x['status'])}</td>"
-        f"<td>{escape(x['legal_basis'])}</td></tr>"
-        for x in d["deadlines"]
-    )
-    events = "".join(
-        f"<li>{escape(e['at'][:16])} {escape(e['actor'])}：{escape(e['label'])}"
-        f"{'（' + escape(e['reason']) + '）' if e['reason'] else ''}</li>"
-        for e in d["timeline"]
-    )
-    actions = "".join(
-        f"<li>{escape(a['label'])}{'' if a['allowed'] else '：' + escape('；'.join(a['reasons']))}</li>"
-        for a in d["actions"]
-    )
-    body = (
-        f"<p>阶段：<strong>{escape(d['state_label'])}</strong>　规则：{escape(d['jurisdiction'])}</p>"
-        f"<h2>期限</h2><table><tr><th>期限</th><th>到期</th><th>状态</th><th>依据</th></tr>{deadlines}</table>"
-        f"<h2>下一步</h2><ul>{actions}</ul><h2>时间线</h2><ol>{events}</ol>"
-        f"<h2>流程图</h2><pre>{escape(d['diagram'])}</pre>"
-    )
-    return _page(f"{d['number']} {d['title']}", body)
-
-
-def _due_class(days: int | None) -> str:
-    if days is None:
-        return ""
-    return "overdue" if days < 0 else "soon" if days <= 5 else ""
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>body{{font-family:'Noto Sans CJK SC',sans-serif;margin:2em}}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}"
-        ".overdue{background:#fecaca}.soon{background:#fde68a}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
-    )
+def app_factory() -> FastAPI:
+    """Entry point for uvicorn (``--factory``): each worker builds its own app."""
+    return create_app()

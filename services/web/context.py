@@ -1,0 +1,142 @@
+"""Who is asking: the signed-in user (session cookie) or a program (API token), resolved once per request."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fastapi import Request
+
+from bargaining.actors import Actor
+from bargaining.config import Settings
+from bargaining.db import Database
+from bargaining.errors import DomainError
+
+from .. import runtime
+from ..identity import ROLE_LABELS, actor_for
+from ..uow import unit_of_work
+from . import security
+
+SESSION_COOKIE = "bargaining_session"
+LANG_COOKIE = "bargaining_lang"
+log = logging.getLogger("bargaining.web")
+
+
+class NeedsSignIn(DomainError):
+    code = "not_signed_in"
+    http_status = 401
+
+
+class CsrfRefused(DomainError):
+    code = "csrf"
+    http_status = 403
+
+
+@dataclass
+class RequestContext:
+    db: Database
+    settings: Settings
+    actor: Actor
+    username: str
+    display_name: str
+    org_name: str
+    roles: frozenset[str]
+    csrf_token: str | None
+    via_token: bool
+    lang: str
+    request_id: str
+    now: datetime
+    role_labels: list[str] = field(default_factory=list)
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+
+def request_id(request: Request) -> str:
+    rid = getattr(request.state, "request_id", None)
+    if rid is None:
+        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request.state.request_id = rid
+    return rid
+
+
+def language(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE)
+    if lang in ("zh", "en"):
+        return lang
+    return "zh"
+
+
+def resolve(request: Request, *, allow_token: bool) -> RequestContext:
+    db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
+    now = runtime.utcnow()
+    token = request.cookies.get(SESSION_COOKIE)
+    bearer = request.headers.get("authorization", "")
+    via_token = allow_token and bearer.lower().startswith("bearer ")
+    touch: object = None
+    with unit_of_work(db, write=False) as uow:
+        s = uow.session
+        csrf: str | None = None
+        user = None
+        if via_token:
+            found_token = security.token_user(s, settings, bearer[7:].strip())
+            if found_token:
+                user, touch = found_token
+        elif token:
+            found = security.session_user(s, settings, token, now)
+            if found:
+                user, touch = found
+                csrf = found[1].csrf_token
+        if user is None:
+            raise NeedsSignIn("请先登录。" if not via_token else "API 令牌无效或已撤销。")
+        actor = actor_for(user)
+        ctx = RequestContext(
+            db=db,
+            settings=settings,
+            actor=actor,
+            username=user.username,
+            display_name=user.display_name,
+            org_name=user.org_unit.name,
+            roles=user.roles,
+            csrf_token=csrf,
+            via_token=via_token,
+            lang=language(request),
+            request_id=request_id(request),
+            now=now,
+            role_labels=[ROLE_LABELS.get(r, r) for r in sorted(user.roles)],
+        )
+    last = getattr(touch, "last_seen_at", None) if not via_token else getattr(touch, "last_used_at", None)
+    if last is None or now - last >= security.LAST_SEEN_GRANULARITY:
+        with unit_of_work(db) as uow:
+            if via_token:
+                security.touch_token(uow.session, touch, now)  # type: ignore[arg-type]
+            else:
+                security.touch_session(uow.session, touch, now)  # type: ignore[arg-type]
+    request.state.ctx = ctx
+    return ctx
+
+
+def page_context(request: Request) -> RequestContext:
+    return resolve(request, allow_token=False)
+
+
+def api_context(request: Request) -> RequestContext:
+    ctx = resolve(request, allow_token=True)
+    # A browser calling the API with its cookie must prove it is our page (header), like a form.
+    unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+    if not ctx.via_token and unsafe and not security.csrf_matches(ctx.csrf_token, request.headers.get("x-csrf-token")):
+        raise CsrfRefused("缺少或错误的 CSRF 令牌。")
+    return ctx
+
+
+async def check_form_csrf(request: Request, ctx: RequestContext) -> dict[str, str]:
+    """The submitted form, once its CSRF token is checked against the session's."""
+    form = await request.form()
+    values = {k: str(v) for k, v in form.multi_items() if isinstance(v, str)}
+    if not security.csrf_matches(ctx.csrf_token, values.get("csrf_token")):
+        raise CsrfRefused("表单已失效（CSRF 校验失败），请刷新页面后重试。")
+    values.pop("csrf_token", None)
+    return values

@@ -1,0 +1,32 @@
+"""Jinja2 rendering with the request's language, user and CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from .context import language
+from .i18n import translate
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+URGENCY_LABELS = {"overdue": "已逾期", "soon": "5日内到期", "ok": "", "none": ""}
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    lang = language(request)
+    ctx = getattr(request.state, "ctx", None)
+    data = {
+        "request": request,
+        "ctx": ctx,
+        "lang": lang,
+        "t": lambda text: translate(lang, text),
+        "csrf": ctx.csrf_token if ctx else request.cookies.get("bargaining_pre_csrf", ""),
+        "urgency_labels": URGENCY_LABELS,
+        **context,
+    }
+    return templates.TemplateResponse(request, name, data, status_code=status_code)

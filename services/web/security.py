@@ -1,0 +1,174 @@
+"""Passwords, server-side sessions, CSRF tokens, API tokens and sign-in throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bargaining.config import Settings
+from bargaining.errors import DomainError, ValidationError
+from bargaining.models import ApiToken, LoginAttempt, User, WebSession
+
+# argon2id with the library's current parameters; verify_and_update rehashes old hashes on sign-in.
+PASSWORDS = PasswordHash((Argon2Hasher(),))
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_IP = 30
+THROTTLE_WINDOW = timedelta(minutes=15)
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+MIN_PASSWORD_LENGTH = 10
+
+
+class SignInFailed(DomainError):
+    code = "sign_in_failed"
+    http_status = 401
+
+
+class Throttled(DomainError):
+    code = "throttled"
+    http_status = 429
+
+
+def keyed_hash(settings: Settings, token: str) -> str:
+    return hmac.new(settings.secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"密码至少需要{MIN_PASSWORD_LENGTH}个字符。")
+    return PASSWORDS.hash(password)
+
+
+def _throttled(s: Session, username: str, ip: str, now: datetime) -> bool:
+    since = now - THROTTLE_WINDOW
+    by_user = s.scalar(
+        select(func.count()).where(
+            LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+        )
+    )
+    by_ip = s.scalar(
+        select(func.count()).where(
+            LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+        )
+    )
+    return (by_user or 0) >= MAX_FAILURES_PER_USER or (by_ip or 0) >= MAX_FAILURES_PER_IP
+
+
+def authenticate(s: Session, username: str, password: str, ip: str, now: datetime) -> User:
+    """The user, if the password is right; records the attempt either way (commit by the caller)."""
+    username = username.strip()
+    if _throttled(s, username, ip, now):
+        s.add(LoginAttempt(username=username, ip=ip, at=now, success=False))
+        raise Throttled("登录失败次数过多，请15分钟后再试。")
+    user = s.scalar(select(User).where(User.username == username))
+    valid, updated = (False, None)
+    if user is not None and user.password_hash:
+        valid, updated = PASSWORDS.verify_and_update(password, user.password_hash)
+    else:
+        PASSWORDS.hash(password)  # same work for unknown users: timing does not tell who exists
+    s.add(LoginAttempt(username=username, ip=ip, at=now, success=bool(valid and user and user.active)))
+    if not valid or user is None:
+        raise SignInFailed("用户名或密码不正确。")
+    if not user.active:
+        raise SignInFailed("该账号已停用，请联系管理员。")
+    if updated is not None:
+        user.password_hash = updated
+    return user
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def open_session(
+    s: Session, settings: Settings, user: User, now: datetime, ip: str | None, agent: str | None
+) -> NewSession:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    expires = now + timedelta(hours=settings.session_hours)
+    s.add(
+        WebSession(
+            token_hash=keyed_hash(settings, token),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=expires,
+            ip=ip,
+            user_agent=(agent or "")[:300],
+        )
+    )
+    return NewSession(token, csrf, expires)
+
+
+def session_user(s: Session, settings: Settings, token: str, now: datetime) -> tuple[User, WebSession] | None:
+    """The signed-in user of a session cookie, or None when it is unknown, expired, revoked or disabled."""
+    row = s.scalar(select(WebSession).where(WebSession.token_hash == keyed_hash(settings, token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user = s.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def touch_session(s: Session, row: WebSession, now: datetime) -> None:
+    """Record activity at most once a minute, so reads stay reads."""
+    if now - row.last_seen_at >= LAST_SEEN_GRANULARITY:
+        s.execute(update(WebSession).where(WebSession.id == row.id).values(last_seen_at=now))
+
+
+def close_session(s: Session, settings: Settings, token: str, now: datetime) -> None:
+    s.execute(
+        update(WebSession)
+        .where(WebSession.token_hash == keyed_hash(settings, token), WebSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def revoke_user_sessions(s: Session, user_id: int, now: datetime) -> None:
+    s.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def create_api_token(s: Session, settings: Settings, user: User, name: str, now: datetime) -> str:
+    token = "bgt_" + secrets.token_urlsafe(32)
+    s.add(ApiToken(token_hash=keyed_hash(settings, token), user_id=user.id, name=name, created_at=now))
+    return token
+
+
+def token_user(s: Session, settings: Settings, token: str) -> tuple[User, ApiToken] | None:
+    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == keyed_hash(settings, token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = s.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def touch_token(s: Session, row: ApiToken, now: datetime) -> None:
+    if row.last_used_at is None or now - row.last_used_at >= LAST_SEEN_GRANULARITY:
+        s.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+
+
+def csrf_matches(expected: str | None, given: str | None) -> bool:
+    return bool(expected and given and hmac.compare_digest(expected, given))
