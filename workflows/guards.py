@@ -192,3 +192,55 @@ def filing_in_order(ctx: FireContext) -> str | None:
     if ctx.case.state == "signed" and ctx.rule_set.disclosure_timing == "after_signing":
         return f"按{ctx.rule_set.name}，须先向全体职工公示，再报送审查"
     return None
+
+
+def adoption_not_below_sector(ctx: FireContext) -> str | None:
+    """An adoption may raise the sector agreement's standards, never lower them (names each lower term)."""
+    from decimal import Decimal, InvalidOperation
+
+    from bargaining.models import Agreement, RateTable
+
+    if ctx.case.parent_id is None:
+        return None
+    own = ctx.agreement()
+    sector = ctx.session.scalar(select(Agreement).where(Agreement.case_id == ctx.case.parent_id))
+    if own is None or sector is None:
+        return None
+    problems = []
+    if sector.increase_pct is not None and (
+        own.increase_pct is None or own.increase_pct < sector.increase_pct
+    ):
+        cent = Decimal("0.01")
+        mine = "未约定" if own.increase_pct is None else f"{own.increase_pct.quantize(cent)}%"
+        problems.append(f"工资增幅{mine}低于行业协议的{sector.increase_pct.quantize(cent)}%")
+
+    def num(text: object) -> Decimal | None:
+        try:
+            return Decimal(str(text))
+        except (InvalidOperation, ValueError):
+            return None
+
+    own_tables = {
+        t.name: t for t in ctx.session.scalars(select(RateTable).where(RateTable.agreement_id == own.id))
+    }
+    for table in ctx.session.scalars(select(RateTable).where(RateTable.agreement_id == sector.id)):
+        mine_table = own_tables.get(table.name)
+        if mine_table is None:
+            continue  # the sector's table applies as it is
+        rows = {r["code"]: r for r in mine_table.rows}
+        periods = {p["code"]: p.get("name", p["code"]) for p in table.periods}
+        for row in table.rows:
+            label = row.get("name", row["code"])
+            own_row = rows.get(row["code"])
+            if own_row is not None:
+                q_sector, q_own = num(row.get("quota")), num(own_row.get("quota"))
+                if q_sector is not None and q_own is not None and q_own > q_sector:
+                    problems.append(f"{table.name}“{label}”劳动定额{q_own}高于行业协议的{q_sector}")
+            for period, rate in table.cells.get(row["code"], {}).items():
+                own_rate = num(mine_table.cells.get(row["code"], {}).get(period))
+                sector_rate = num(rate)
+                if own_rate is not None and sector_rate is not None and own_rate < sector_rate:
+                    problems.append(
+                        f"{table.name}“{label}/{periods.get(period, period)}”单价{own_rate}元低于行业协议的{sector_rate}元"
+                    )
+    return "；".join(problems) if problems else None

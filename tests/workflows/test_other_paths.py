@@ -166,6 +166,11 @@ def test_sector_coverage_and_adoption_only_for_covered_enterprises(db):
         opinion="同意",
     )
     d = day + timedelta(days=11)
+    # An adoption may only raise the sector's standards: a lower increase is refused and named.
+    uc.set_agreement_terms(db, w.instructor, adoption, {"avg_wage_after": "5200"}, now=at(d))
+    with pytest.raises(TransitionRefused, match=r"工资增幅4\.00%低于行业协议的9\.00%"):
+        fire(w, adoption, "submit_draft", d)
+    uc.set_agreement_terms(db, w.instructor, adoption, {"avg_wage_after": "5500"}, now=at(d))
     assert fire(w, adoption, "submit_draft", d)["state"] == "awaiting_congress"
     failed = fire(
         w, adoption, "record_congress_vote", d, total=30, present=30, votes_for=10, against=20, abstain=0
@@ -197,3 +202,30 @@ def test_sector_coverage_and_adoption_only_for_covered_enterprises(db):
     assert done["state"] == "in_force"
     detail = case_detail(db, w.admin, adoption)
     assert detail["parent_id"] == sector and detail["definition"] == "adoption@1"
+
+
+def test_adoption_rate_below_sector_rate_is_refused_naming_the_cell(db):
+    w = build_world(db)
+    table = {
+        "name": "茶叶采摘计件单价表",
+        "unit": "斤",
+        "periods": [{"code": "P01", "name": "明前一期", "start": "2026-03-10", "end": "2026-03-16"}],
+        "rows": [{"code": "BUD", "name": "单芽", "quota": "3.5"}],
+        "cells": {"BUD": {"P01": "42"}},
+    }
+    sector = uc.create_case(db, w.instructor, kind="sector", sector="tea", now=at(date(2025, 11, 1)))["id"]
+    uc.add_coverage(db, w.instructor, sector, w.tea_codes[:1], now=at(date(2025, 11, 1)))
+    walk(w, sector, "in_force", terms={**TERMS, "rate_tables": [table]})
+    adoption = uc.create_case(db, w.instructor, kind="adoption", enterprise=w.tea_codes[0], parent=str(sector))["id"]
+    add_reps(w, adoption)
+    lower = {**table, "rows": [{"code": "BUD", "name": "单芽", "quota": "4"}], "cells": {"BUD": {"P01": "40"}}}
+    uc.set_agreement_terms(db, w.instructor, adoption, {**TERMS, "rate_tables": [lower]})
+    refused = case_detail(db, w.instructor, adoption)["actions"]
+    submit = next(a for a in refused if a["trigger"] == "submit_draft")
+    assert not submit["allowed"]
+    text = "；".join(submit["reasons"])
+    assert "“单芽/明前一期”单价40元低于行业协议的42元" in text
+    assert "“单芽”劳动定额4高于行业协议的3.5" in text
+    uc.set_agreement_terms(db, w.instructor, adoption, {"rate_tables": [{**table, "cells": {"BUD": {"P01": "45"}}}]})
+    submit = next(a for a in case_detail(db, w.instructor, adoption)["actions"] if a["trigger"] == "submit_draft")
+    assert submit["allowed"], submit["reasons"]

@@ -33,7 +33,12 @@ def _adoption_actions() -> tuple[Action, ...]:
         ("preparation",),
         "awaiting_congress",
         STAFF,
-        guards=(g.parent_in_force, g.representatives_valid, g.agreement_complete),
+        guards=(
+            g.parent_in_force,
+            g.representatives_valid,
+            g.agreement_complete,
+            g.adoption_not_below_sector,
+        ),
     )
     rest = []
     for action in congress_and_after():
@@ -52,6 +57,8 @@ def _adoption_actions() -> tuple[Action, ...]:
                 for b in action.branches
             )
             action = replace(action, dest=branches)
+        if action.trigger == "sign":
+            action = replace(action, guards=(*action.guards, g.adoption_not_below_sector))
         if action.trigger == "terminate":
             action = replace(action, sources=("preparation", "awaiting_congress"))
         rest.append(action)
