@@ -22,6 +22,7 @@ from bargaining.models import (
     OrgUnit,
     RateTable,
     Representative,
+    Sector,
     User,
 )
 from bargaining.rules.periods import legal_date
@@ -103,7 +104,14 @@ def create_case(
                 raise ValidationError(
                     f"{enterprise_row.name} 不在行业协商 {parent_case.number} 的覆盖范围内。"
                 )
-        if kind == "sector":
+        if kind == "sector" and parent:
+            # A special agreement (专项集体协议) of the same sector round: same sector, federation and coverage.
+            parent_case = get_case(s, actor, parent)
+            if parent_case.kind != "sector" or parent_case.parent_id is not None:
+                raise ValidationError(f"{parent_case.number} 不是行业协商主协议，不能在其下新建专项协议。")
+            sector_id = parent_case.sector_id
+            org_unit_id = parent_case.org_unit_id
+        elif kind == "sector":
             if not sector:
                 raise ValidationError("请指定行业（--sector）。")
             sector_id = get_sector(s, sector).id
@@ -123,7 +131,10 @@ def create_case(
                 "sector": "行业性工资集体协议",
                 "adoption": "履约集体协议",
             }[kind]
-            owner = enterprise_row.name if enterprise_row else get_sector(s, sector or "").name + "行业"
+            if kind == "sector" and parent_case is not None:
+                what = "专项集体协议"
+            sector_name = s.scalar(select(Sector.name).where(Sector.id == sector_id)) or ""
+            owner = enterprise_row.name if enterprise_row else f"{sector_name}行业"
             title = f"{owner}{legal_date(now).year}年度{what}"
         case = start_case(
             s,
@@ -139,6 +150,9 @@ def create_case(
             now=now,
             request_id=request_id,
         )
+        if kind == "sector" and parent_case is not None:
+            for row in s.scalars(select(CaseCoverage).where(CaseCoverage.case_id == parent_case.id)):
+                s.add(CaseCoverage(case_id=case.id, enterprise_id=row.enterprise_id, headcount=row.headcount))
         return case_summary(case)
 
 
@@ -504,3 +518,61 @@ def case_summary(case: Case) -> dict[str, Any]:
 
 def count_cases(session: Session, actor: Actor) -> int:
     return session.scalar(select(func.count()).select_from(visible_cases(actor).subquery())) or 0
+
+
+def open_adoptions(
+    db: Database, actor: Actor, ref: str | int, *, now: datetime | None = None, request_id: str | None = None
+) -> dict[str, Any]:
+    """Open an adoption case (履约协议) for every covered enterprise that has none yet."""
+    require_role(actor, STAFF, "开启履约协议")
+    now = now or runtime.utcnow()
+    with unit_of_work(db) as uow:
+        s = uow.session
+        sector_case = get_case(s, actor, ref, for_update=True)
+        if sector_case.kind != "sector":
+            raise ValidationError("只有行业协商可以开启履约协议。")
+        if sector_case.state != "in_force":
+            raise ValidationError("行业集体合同生效后才能开启各企业的履约协议。")
+        have = set(
+            s.scalars(
+                select(Case.enterprise_id).where(Case.parent_id == sector_case.id, Case.kind == "adoption")
+            )
+        )
+        opened = []
+        rows = s.execute(
+            select(Enterprise)
+            .join(CaseCoverage, CaseCoverage.enterprise_id == Enterprise.id)
+            .where(CaseCoverage.case_id == sector_case.id)
+            .order_by(Enterprise.id)
+        ).scalars()
+        sector_name = s.scalar(select(Sector.name).where(Sector.id == sector_case.sector_id)) or ""
+        for enterprise in rows:
+            if enterprise.id in have:
+                continue
+            case = start_case(
+                s,
+                actor=actor,
+                kind="adoption",
+                title=f"{enterprise.name}履行{sector_name}行业工资集体协议",
+                org_unit_id=enterprise.org_unit_id,
+                jurisdiction=sector_case.jurisdiction,
+                enterprise_id=enterprise.id,
+                sector_id=sector_case.sector_id,
+                parent_id=sector_case.id,
+                instructor_id=sector_case.instructor_id,
+                now=now,
+                request_id=request_id,
+            )
+            opened.append(case.number)
+        engine.record(
+            s,
+            sector_case,
+            "open_adoptions",
+            actor,
+            now=now,
+            payload={"opened": opened},
+            request_id=request_id,
+        )
+        summary = case_summary(sector_case)
+        summary["opened"] = opened
+        return summary

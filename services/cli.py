@@ -293,7 +293,7 @@ def case_create(
     kind: Annotated[str, typer.Option(help="enterprise/sector/adoption")] = "enterprise",
     enterprise: Annotated[str | None, typer.Option(help="企业统一社会信用代码")] = None,
     sector: Annotated[str | None, typer.Option(help="行业代码（行业协商）")] = None,
-    parent: Annotated[str | None, typer.Option(help="行业协商编号（履约协议）")] = None,
+    parent: Annotated[str | None, typer.Option(help="行业协商编号（履约协议；或行业协商的专项协议）")] = None,
     title: Annotated[str | None, typer.Option(help="名称")] = None,
     instructor: Annotated[str | None, typer.Option(help="指导员用户名")] = None,
     jurisdiction: Annotated[str | None, typer.Option(help="适用规则（默认取所属工会）")] = None,
@@ -388,6 +388,18 @@ def case_coverage(ref: str, enterprises: list[str], as_user: AsUser = "admin") -
 
     result = add_coverage(_db(), _actor(as_user), ref, enterprises)
     typer.echo(f"{result['number']}：覆盖企业已登记")
+
+
+@case_app.command("adoptions")
+def case_adoptions(ref: str, as_user: AsUser = "admin", as_json: JsonOut = False) -> None:
+    """行业协议生效后，为尚未开启的覆盖企业开启履约协议。"""
+    from .cases import open_adoptions
+
+    result = open_adoptions(_db(), _actor(as_user), ref)
+    if as_json:
+        _print_json(result)
+        return
+    typer.echo(f"{result['number']}：已开启履约协议 {len(result['opened'])} 件")
 
 
 @case_app.command("diagram")

@@ -146,12 +146,11 @@ def case_detail(db: Database, actor: Actor, ref: str | int, *, now: datetime | N
             )
         ]
         out["agreement"] = _agreement(s, case.id)
-        out["coverage"] = [
-            {"credit_code": code, "name": name, "headcount": headcount}
-            for code, name, headcount in s.execute(
-                select(Enterprise.credit_code, Enterprise.name, CaseCoverage.headcount)
-                .join(CaseCoverage, CaseCoverage.enterprise_id == Enterprise.id)
-                .where(CaseCoverage.case_id == case.id)
+        out["coverage"], out["coverage_summary"] = _coverage(s, case, d)
+        out["special_agreements"] = [
+            case_summary(c)
+            for c in s.scalars(
+                select(Case).where(Case.parent_id == case.id, Case.kind == "sector").order_by(Case.id)
             )
         ]
         out["deadlines"] = [
@@ -193,6 +192,47 @@ def case_detail(db: Database, actor: Actor, ref: str | int, *, now: datetime | N
         ]
         out["diagram"] = mermaid(d, case.state)
         return out
+
+
+def _coverage(s: Session, case: Case, d: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The enterprises a sector case binds, each with its adoption case; lagging = not yet in force."""
+    if case.kind != "sector":
+        return [], {}
+    adoption = {
+        c.enterprise_id: c
+        for c in s.scalars(select(Case).where(Case.parent_id == case.id, Case.kind == "adoption"))
+    }
+    rows = []
+    for code, name, headcount, enterprise_id in s.execute(
+        select(Enterprise.credit_code, Enterprise.name, CaseCoverage.headcount, Enterprise.id)
+        .join(CaseCoverage, CaseCoverage.enterprise_id == Enterprise.id)
+        .where(CaseCoverage.case_id == case.id)
+        .order_by(Enterprise.id)
+    ):
+        child = adoption.get(enterprise_id)
+        rows.append(
+            {
+                "credit_code": code,
+                "name": name,
+                "headcount": headcount,
+                "adoption": child.number if child else None,
+                "adoption_id": child.id if child else None,
+                "adoption_state": definition(child.definition_name, child.definition_version).state_label(
+                    child.state
+                )
+                if child
+                else None,
+                "lagging": case.state == "in_force" and (child is None or child.state != "in_force"),
+            }
+        )
+    summary = {
+        "enterprises": len(rows),
+        "workers": sum(r["headcount"] for r in rows),
+        "adoptions_opened": sum(1 for r in rows if r["adoption"]),
+        "adoptions_in_force": sum(1 for r in rows if r["adoption_state"] == "生效"),
+        "lagging": sum(1 for r in rows if r["lagging"]),
+    }
+    return rows, summary
 
 
 def _enterprise(s: Session, enterprise_id: int | None) -> dict[str, Any] | None:

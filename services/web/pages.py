@@ -283,7 +283,8 @@ def _case_page(
 def new_case_form(request: Request, ctx: Ctx) -> Response:
     if not ctx.has(*STAFF):
         raise Forbidden("您的角色无权新建协商。")
-    return render(request, "case_new.html", {"options": _filter_options(ctx), "error": None, "form": {}})
+    form = {k: v for k, v in request.query_params.items() if k in ("kind", "parent", "enterprise", "sector")}
+    return render(request, "case_new.html", {"options": _filter_options(ctx), "error": None, "form": form})
 
 
 @router.post("/cases/new", response_class=HTMLResponse)
@@ -431,6 +432,18 @@ async def case_terms(request: Request, ref: str, ctx: Ctx) -> Response:
             request, ctx, ref[:40], errors=_form_errors(exc, "terms", values, None), status=exc.http_status
         )
     return RedirectResponse(f"/cases/{quote(ref[:40])}?done=terms", status_code=303)
+
+
+@router.post("/cases/{ref}/adoptions", response_class=HTMLResponse)
+async def case_adoptions(request: Request, ref: str, ctx: Ctx) -> Response:
+    await check_form_csrf(request, ctx)
+    try:
+        uc.open_adoptions(ctx.db, ctx.actor, ref[:40], now=ctx.now, request_id=ctx.request_id)
+    except DomainError as exc:
+        return _case_page(
+            request, ctx, ref[:40], errors=_form_errors(exc, "adoptions", {}, None), status=exc.http_status
+        )
+    return RedirectResponse(f"/cases/{quote(ref[:40])}?done=adoptions", status_code=303)
 
 
 @router.post("/cases/{ref}/coverage", response_class=HTMLResponse)

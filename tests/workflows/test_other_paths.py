@@ -216,9 +216,15 @@ def test_adoption_rate_below_sector_rate_is_refused_naming_the_cell(db):
     sector = uc.create_case(db, w.instructor, kind="sector", sector="tea", now=at(date(2025, 11, 1)))["id"]
     uc.add_coverage(db, w.instructor, sector, w.tea_codes[:1], now=at(date(2025, 11, 1)))
     walk(w, sector, "in_force", terms={**TERMS, "rate_tables": [table]})
-    adoption = uc.create_case(db, w.instructor, kind="adoption", enterprise=w.tea_codes[0], parent=str(sector))["id"]
+    adoption = uc.create_case(
+        db, w.instructor, kind="adoption", enterprise=w.tea_codes[0], parent=str(sector)
+    )["id"]
     add_reps(w, adoption)
-    lower = {**table, "rows": [{"code": "BUD", "name": "单芽", "quota": "4"}], "cells": {"BUD": {"P01": "40"}}}
+    lower = {
+        **table,
+        "rows": [{"code": "BUD", "name": "单芽", "quota": "4"}],
+        "cells": {"BUD": {"P01": "40"}},
+    }
     uc.set_agreement_terms(db, w.instructor, adoption, {**TERMS, "rate_tables": [lower]})
     refused = case_detail(db, w.instructor, adoption)["actions"]
     submit = next(a for a in refused if a["trigger"] == "submit_draft")
@@ -226,6 +232,45 @@ def test_adoption_rate_below_sector_rate_is_refused_naming_the_cell(db):
     text = "；".join(submit["reasons"])
     assert "“单芽/明前一期”单价40元低于行业协议的42元" in text
     assert "“单芽”劳动定额4高于行业协议的3.5" in text
-    uc.set_agreement_terms(db, w.instructor, adoption, {"rate_tables": [{**table, "cells": {"BUD": {"P01": "45"}}}]})
-    submit = next(a for a in case_detail(db, w.instructor, adoption)["actions"] if a["trigger"] == "submit_draft")
+    uc.set_agreement_terms(
+        db, w.instructor, adoption, {"rate_tables": [{**table, "cells": {"BUD": {"P01": "45"}}}]}
+    )
+    submit = next(
+        a for a in case_detail(db, w.instructor, adoption)["actions"] if a["trigger"] == "submit_draft"
+    )
     assert submit["allowed"], submit["reasons"]
+
+
+def test_special_agreements_share_the_round_and_adoptions_open_in_bulk(db):
+    w = build_world(db)
+    main = uc.create_case(db, w.instructor, kind="sector", sector="tea", now=at(date(2025, 11, 1)))["id"]
+    uc.add_coverage(db, w.instructor, main, w.tea_codes, now=at(date(2025, 11, 1)))
+    special = uc.create_case(db, w.instructor, kind="sector", parent=str(main), now=at(date(2025, 11, 1)))
+    assert "专项集体协议" in special["title"]
+    with pytest.raises(ValidationError, match="不是行业协商主协议"):
+        uc.create_case(db, w.instructor, kind="sector", parent=str(special["id"]))
+    detail = case_detail(db, w.admin, main)
+    assert [x["number"] for x in detail["special_agreements"]] == [special["number"]]
+    assert len(case_detail(db, w.admin, special["id"])["coverage"]) == 3  # inherits the round's coverage
+    with pytest.raises(ValidationError, match="生效后"):
+        uc.open_adoptions(db, w.instructor, main)
+    walk(w, main, "in_force")
+    summary = case_detail(db, w.admin, main)["coverage_summary"]
+    assert summary == {
+        "enterprises": 3,
+        "workers": 90,
+        "adoptions_opened": 0,
+        "adoptions_in_force": 0,
+        "lagging": 3,
+    }
+    opened = uc.open_adoptions(db, w.instructor, main)["opened"]
+    assert len(opened) == 3
+    assert uc.open_adoptions(db, w.instructor, main)["opened"] == []  # idempotent
+    coverage = case_detail(db, w.admin, main)["coverage"]
+    assert all(row["adoption"] and row["lagging"] for row in coverage)
+    adoption = case_detail(db, w.admin, opened[0])
+    assert (
+        adoption["kind"] == "adoption"
+        and adoption["parent_id"] == main
+        and adoption["state"] == "preparation"
+    )
