@@ -97,7 +97,9 @@ def create_case(
             sector_id = parent_case.sector_id
             covered = s.scalar(
                 select(CaseCoverage.id).where(
-                    CaseCoverage.case_id == parent_case.id, CaseCoverage.enterprise_id == enterprise_row.id
+                    CaseCoverage.case_id == parent_case.id,
+                    CaseCoverage.enterprise_id == enterprise_row.id,
+                    CaseCoverage.bound.is_(True),
                 )
             )
             if covered is None:
@@ -542,7 +544,7 @@ def open_adoptions(
         rows = s.execute(
             select(Enterprise)
             .join(CaseCoverage, CaseCoverage.enterprise_id == Enterprise.id)
-            .where(CaseCoverage.case_id == sector_case.id)
+            .where(CaseCoverage.case_id == sector_case.id, CaseCoverage.bound.is_(True))
             .order_by(Enterprise.id)
         ).scalars()
         sector_name = s.scalar(select(Sector.name).where(Sector.id == sector_case.sector_id)) or ""

@@ -71,6 +71,8 @@ class CaseCoverage(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     headcount: Mapped[int] = mapped_column(default=0)
+    # False once an enterprise declined a sector agreement where it binds only those accepting it.
+    bound: Mapped[bool] = mapped_column(default=True)
 
 
 class Representative(Base):
@@ -116,6 +118,9 @@ class CongressVote(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Set when a sector agreement is approved enterprise by enterprise instead of by a sector congress.
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    accepted: Mapped[bool] = mapped_column(default=True)  # the enterprise accepted/sealed it (SH, SD)
     held_on: Mapped[date]
     total: Mapped[int]
     present: Mapped[int]

@@ -21,6 +21,8 @@ from bargaining.rules.periods import Period
 
 PassRule = Literal["at_least_half", "more_than_half"]
 DisclosureTiming = Literal["after_signing", "after_in_force"]
+# How a sector (行业性) agreement is approved: by a sector worker congress, or by each bound enterprise.
+SectorApproval = Literal["sector_congress", "each_enterprise"]
 DeadlineKind = Literal[
     "response", "negotiation_cap", "filing", "review", "disclosure", "renewal", "rep_vacancy", "dispute"
 ]
@@ -94,6 +96,11 @@ class RuleSet:
     dispute_extension: TimedRule
     notes: tuple[str, ...]
     falls_back_to: str | None  # borrows another set's numbers wholesale until its own are confirmed
+    # Sector agreements: the approval routes allowed, and whether the agreement binds only the
+    # enterprises that accepted (sealed) it.
+    sector_approval: tuple[SectorApproval, ...] = ("sector_congress",)
+    sector_binds_only_accepting: bool = False
+    sector_approval_basis: str = "《中华人民共和国劳动合同法》第五十三条、第五十四条：行业性、区域性集体合同；草案提交行业（区域）职工代表大会讨论通过"
 
 
 def _days(n: int, basis: str, *, statutory: bool = True) -> TimedRule:
@@ -208,6 +215,9 @@ SHANDONG = RuleSet(
         "第十一条：协商代表确定后5日内在本企业公布；第二十三条：协商开始10日前提供资料",
     ),
     falls_back_to=None,
+    sector_approval=("sector_congress", "each_enterprise"),
+    sector_binds_only_accepting=True,
+    sector_approval_basis=f"{_SD}第三十五条、第三十六条：职工代表大会或各企业职工代表大会通过后，工会和各企业盖章确认；只约束盖章确认的企业",
 )
 
 # --- Zhejiang: 浙江省集体合同条例 ------------------------------------------------------------------
@@ -256,6 +266,9 @@ ZHEJIANG = RuleSet(
         "协商代表补缺期限本条例未规定，适用《集体合同规定》第三十一条（15日）",
     ),
     falls_back_to=None,
+    sector_approval=("sector_congress", "each_enterprise"),
+    sector_binds_only_accepting=False,
+    sector_approval_basis=f"{_ZJ}第二十九条：行业性集体合同草案由行业职工代表大会或者各企业职工代表大会过半数通过",
 )
 
 # --- Hangzhou: 杭州市企业工资集体协商条例 -----------------------------------------------------------
@@ -306,6 +319,9 @@ HANGZHOU = RuleSet(
         "协商代表补缺期限未规定，适用《集体合同规定》第三十一条（15日）",
     ),
     falls_back_to=None,
+    sector_approval=("sector_congress", "each_enterprise"),
+    sector_binds_only_accepting=False,
+    sector_approval_basis=f"{_HZ}第三十三条：行业、区域职工代表大会或者各企业职工代表大会过半数通过",
 )
 
 # --- Henan: 河南省企业工资集体协商条例 ------------------------------------------------------------
@@ -410,6 +426,9 @@ SHANGHAI = RuleSet(
         "公布天数、续签提出期、争议处理期限本条例未规定（或未核实），适用国家规定",
     ),
     falls_back_to=None,
+    sector_approval=("each_enterprise",),
+    sector_binds_only_accepting=True,
+    sector_approval_basis=f"{_SH}第二十八条、第三十条、第三十二条：草案须经各企业法定代表人认可，再由认可企业的职工（代表）过半数通过；只约束认可的企业",
 )
 
 # --- Chongqing: 重庆市集体合同条例 -----------------------------------------------------------------

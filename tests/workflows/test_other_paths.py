@@ -274,3 +274,86 @@ def test_special_agreements_share_the_round_and_adoptions_open_in_bulk(db):
         and adoption["parent_id"] == main
         and adoption["state"] == "preparation"
     )
+
+
+def test_sector_approved_enterprise_by_enterprise_binds_only_those_accepting(db):
+    w = build_world(db, jurisdiction="shanghai")  # each enterprise accepts, then votes; binds only those
+    ref = uc.create_case(db, w.instructor, kind="sector", sector="tea", now=at(date(2025, 11, 1)))["id"]
+    uc.add_coverage(db, w.instructor, ref, w.tea_codes, now=at(date(2025, 11, 1)))
+    day = walk(w, ref, "awaiting_congress")
+    actions = {a["trigger"]: a for a in case_detail(db, w.instructor, ref)["actions"]}
+    assert not actions["record_congress_vote"]["allowed"]
+    assert "各企业逐一认可" in actions["record_congress_vote"]["reasons"][0]
+    with pytest.raises(TransitionRefused, match="尚未表决的企业"):
+        fire(w, ref, "conclude_enterprise_approvals", day)
+    votes = dict(total=30, present=30, against=0, abstain=0)
+    fire(
+        w,
+        ref,
+        "record_enterprise_approval",
+        day,
+        enterprise=w.tea_codes[0],
+        votes_for=30,
+        accepted="是",
+        **votes,
+    )
+    fire(
+        w,
+        ref,
+        "record_enterprise_approval",
+        day,
+        enterprise=w.tea_codes[1],
+        votes_for=30,
+        accepted="否",
+        **votes,
+    )
+    with pytest.raises(TransitionRefused, match="不在本行业协议的覆盖范围内"):
+        fire(
+            w,
+            ref,
+            "record_enterprise_approval",
+            day,
+            enterprise=w.enterprise_code,
+            votes_for=30,
+            accepted="是",
+            **votes,
+        )
+    fire(
+        w,
+        ref,
+        "record_enterprise_approval",
+        day,
+        enterprise=w.tea_codes[2],
+        votes_for=20,
+        accepted="是",
+        total=30,
+        present=30,
+        against=10,
+        abstain=0,
+    )
+    result = fire(w, ref, "conclude_enterprise_approvals", day + timedelta(days=1))
+    assert result["state"] == "awaiting_signature" and result["bound_enterprises"] == 2
+    assert case_detail(db, w.admin, ref)["agreement"]["approved_text_hash"]
+    with pytest.raises(ValidationError, match="覆盖范围"):
+        uc.create_case(db, w.instructor, kind="adoption", enterprise=w.tea_codes[1], parent=str(ref))
+
+
+def test_sector_congress_where_each_enterprise_is_not_an_option(db):
+    w = build_world(db)  # national: the sector congress votes
+    ref = uc.create_case(db, w.instructor, kind="sector", sector="tea", now=at(date(2025, 11, 1)))["id"]
+    uc.add_coverage(db, w.instructor, ref, w.tea_codes, now=at(date(2025, 11, 1)))
+    day = walk(w, ref, "awaiting_congress")
+    with pytest.raises(TransitionRefused, match="行业职工代表大会表决"):
+        fire(
+            w,
+            ref,
+            "record_enterprise_approval",
+            day,
+            enterprise=w.tea_codes[0],
+            total=30,
+            present=30,
+            votes_for=30,
+            against=0,
+            abstain=0,
+            accepted="是",
+        )
