@@ -568,7 +568,11 @@ def _walk_adoption(demo: Demo, case: Case, n: int, start: date, actor: Actor) ->
     agreement = Agreement(case_id=case.id, title=case.title, clauses=[])  # adopted terms, may only be higher
     s.add(agreement)
     s.flush()
-    _apply_terms(s, agreement, _terms(date(day.year, day.month, 1) + timedelta(days=31), 5200, demo.rng))
+    terms = _terms(date(day.year, day.month, 1) + timedelta(days=31), 5200, demo.rng)
+    # The enterprise adopts the sector's increase plus one point: an adoption may only raise standards.
+    sector_pct = s.scalar(select(Agreement.increase_pct).where(Agreement.case_id == case.parent_id)) or 0
+    terms["avg_wage_after"] = str(round(5200 * (1 + (float(sector_pct) + 1) / 100)))
+    _apply_terms(s, agreement, terms)
     steps = [
         ("submit_draft", {}),
         ("record_congress_vote", {"total": 30, "present": 27, "votes_for": 25, "against": 1, "abstain": 1}),

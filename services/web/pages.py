@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from bargaining.errors import DomainError, Forbidden, TransitionRefused, ValidationError
+from bargaining.errors import DomainError, Forbidden, NotFound, TransitionRefused, ValidationError
 from bargaining.models import OrgUnit, Sector, User, UserRole
 from workflows.registry import definition
 
@@ -478,3 +478,118 @@ def review_page(request: Request, ctx: Ctx) -> Response:
         "review.html",
         {"data": data, "page": page, "pages": max(1, -(-data["total"] // 50)), "role_labels": ROLE_LABELS},
     )
+
+
+# ---- piece-rate tables ------------------------------------------------------------------------------
+
+
+def _rates_page(
+    request: Request,
+    ctx: RequestContext,
+    ref: str,
+    *,
+    error: str | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    from ..rate_tables import rate_view
+
+    view = rate_view(ctx.db, ctx.actor, ref)
+    editable = ctx.has(*STAFF) and view["state"] in (
+        "preparation",
+        "offer_sent",
+        "negotiating",
+        "suspended",
+        "awaiting_congress",
+        "awaiting_signature",
+    )
+    return render(
+        request,
+        "rates.html",
+        {
+            "v": view,
+            "error": error,
+            "problems": problems or [],
+            "editable": editable,
+            "done": request.query_params.get("done"),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/cases/{ref}/rates", response_class=HTMLResponse)
+def rates_page(request: Request, ref: str, ctx: Ctx) -> Response:
+    return _rates_page(request, ctx, ref[:40])
+
+
+@router.get("/cases/{ref}/rates/{index}.xlsx")
+def rates_export(ref: str, index: int, ctx: Ctx) -> Response:
+    from ..rate_tables import export_xlsx, rate_view
+
+    tables = rate_view(ctx.db, ctx.actor, ref[:40])["tables"]
+    if not 0 <= index < len(tables):
+        raise NotFound("没有这张计件单价表。")
+    return Response(
+        export_xlsx(tables[index]["table"]),
+        media_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        headers={"Content-Disposition": f"attachment; filename=rates-{index + 1}.xlsx"},
+    )
+
+
+@router.post("/cases/{ref}/rates/import", response_class=HTMLResponse)
+async def rates_import(request: Request, ref: str, ctx: Ctx) -> Response:
+    from ..rate_tables import MAX_BYTES, import_xlsx, save_table
+
+    form = await request.form()
+    await check_form_csrf(request, ctx)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return _rates_page(request, ctx, ref[:40], error="请选择要导入的 .xlsx 文件。", status=422)
+    data = await upload.read(MAX_BYTES + 1)
+    try:
+        table = import_xlsx(data)
+        save_table(
+            ctx.db,
+            ctx.actor,
+            ref[:40],
+            table,
+            expected_version=_version({"expected_version": str(form.get("expected_version", ""))}),
+            now=ctx.now,
+            request_id=ctx.request_id,
+        )
+    except DomainError as exc:
+        return _rates_page(
+            request,
+            ctx,
+            ref[:40],
+            error=exc.message,
+            problems=exc.details.get("problems"),
+            status=exc.http_status,
+        )
+    return RedirectResponse(f"/cases/{quote(ref[:40])}/rates?done=import", status_code=303)
+
+
+@router.post("/cases/{ref}/rates/{index}", response_class=HTMLResponse)
+async def rates_save(request: Request, ref: str, index: str, ctx: Ctx) -> Response:
+    from ..rate_tables import rate_view, save_table, table_from_grid
+
+    values = await check_form_csrf(request, ctx)
+    expected = _version(values)
+    position = int(index) if index.isdigit() else None
+    try:
+        tables = rate_view(ctx.db, ctx.actor, ref[:40])["tables"]
+        base = tables[position]["table"] if position is not None and position < len(tables) else None
+        table = table_from_grid(values, base)
+        save_table(
+            ctx.db,
+            ctx.actor,
+            ref[:40],
+            table,
+            index=position,
+            expected_version=expected,
+            now=ctx.now,
+            request_id=ctx.request_id,
+        )
+    except DomainError as exc:
+        return _rates_page(request, ctx, ref[:40], error=exc.message, status=exc.http_status)
+    return RedirectResponse(f"/cases/{quote(ref[:40])}/rates?done=save", status_code=303)
