@@ -1,0 +1,1093 @@
+"""The annual report (年度工资集体协商工作统计) of one region (a federation and its subtree) for one year.
+
+Every figure is one SQL aggregate over the rows the workflow engine writes — the append-only event
+log (which stages a case went through), the agreement row (the legal dates the events recorded:
+signing date, term) and the case row (kind, round, region) — never a counter kept on the side.
+A year is a calendar year of legal dates in China (Asia/Shanghai), e.g. the signing date the
+``sign`` action recorded; a region is an org unit and everything below it (materialised path).
+
+Each figure carries its definition in Chinese, and each can be opened: ``cases_behind`` lists the
+case numbers it was computed from, with the very same conditions (the aggregate and the drill-down
+are generated from one specification, ``FIGURES``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    extract,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    text,
+    true,
+    union,
+)
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session
+
+from bargaining.actors import Actor
+from bargaining.db import Database
+from bargaining.errors import NotFound, ValidationError
+from bargaining.models import Agreement, Case, CaseCoverage, Enterprise, Event, OrgUnit, Sector
+from workflows.registry import definition
+
+from .. import runtime
+from ..repository import visible_org_units
+from ..uow import unit_of_work
+
+# A case counts as signed once it is at "signed" or later: a review objection sends it back to
+# negotiation (and a later signing overwrites the date), so earlier states are not agreements.
+SIGNED_STATES = ("signed", "disclosed", "under_review", "in_force", "expired")
+KIND_LABELS = {
+    "enterprise": "企业工资专项集体合同",
+    "sector": "行业性工资集体协议",
+    "adoption": "履约集体协议",
+}
+ROUND_LABELS = {"new": "新签", "renewal": "续签"}
+TREND_YEARS = 5
+
+# Stage flags read from the event log: (column, condition on the event row).
+STAGE_FLAGS: tuple[tuple[str, str, str | None], ...] = (
+    ("offer", "send_offer", None),
+    ("response", "record_response", None),
+    ("congress", "record_congress_vote", "awaiting_signature"),  # passed: the vote led to signing
+    ("disclosure", "disclose", None),
+    ("filing", "file_for_review", None),
+    ("review_opinion", "record_review_opinion", None),
+)
+
+Part = Literal["all", "counted", "missing"]
+
+
+# ---- the report's shape -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    value: int | Decimal | None  # None: nothing to compute it from (e.g. a rate over zero cases)
+    unit: str
+    definition: str
+    group: str
+    numerator: int | None = None  # rates: the cases counted …
+    denominator: int | None = None  # … out of these
+    basis: int | None = None  # means and growth: how many agreements the figure is computed from
+
+    @property
+    def display(self) -> str:
+        if self.value is None:
+            return "—"
+        if isinstance(self.value, int):
+            return f"{self.value:,}"
+        return f"{self.value:,}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "value": None
+            if self.value is None
+            else str(self.value)
+            if isinstance(self.value, Decimal)
+            else self.value,
+            "unit": self.unit,
+            "definition": self.definition,
+            "group": self.group,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "basis": self.basis,
+        }
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One row of a breakdown (a year, a subordinate region or a sector)."""
+
+    key: str
+    label: str
+    signed_enterprise: int
+    signed_new: int
+    signed_renewal: int
+    sector_signed: int
+    adoption_signed: int
+    covered_enterprises: int
+    covered_workers: int
+    avg_wage_after: Decimal | None
+    wage_growth: Decimal | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in self.__dict__.items()}
+
+
+TREND_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("signed_enterprise", "企业合同签订数", "件"),
+    ("signed_new", "其中新签", "件"),
+    ("signed_renewal", "其中续签", "件"),
+    ("sector_signed", "行业协议签订数", "件"),
+    ("adoption_signed", "履约协议签订数", "件"),
+    ("covered_enterprises", "覆盖企业数", "家"),
+    ("covered_workers", "覆盖职工数", "人"),
+    ("avg_wage_after", "协商后月平均工资", "元/月"),
+    ("wage_growth", "月平均工资增长率", "%"),
+)
+
+
+@dataclass(frozen=True)
+class AnnualReport:
+    region_code: str
+    region_name: str
+    year: int
+    generated_at: datetime
+    figures: list[Figure]
+    by_year: list[TrendRow] = field(default_factory=list)
+    by_region: list[TrendRow] = field(default_factory=list)
+    by_sector: list[TrendRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.region_name}{self.year}年度工资集体协商工作统计"
+
+    def figure(self, key: str) -> Figure:
+        for f in self.figures:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def groups(self) -> list[tuple[str, list[Figure]]]:
+        out: dict[str, list[Figure]] = {}
+        for f in self.figures:
+            out.setdefault(f.group, []).append(f)
+        return list(out.items())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "region": {"code": self.region_code, "name": self.region_name},
+            "year": self.year,
+            "generated_at": self.generated_at.isoformat(),
+            "figures": [f.to_json() for f in self.figures],
+            "by_year": [r.to_json() for r in self.by_year],
+            "by_region": [r.to_json() for r in self.by_region],
+            "by_sector": [r.to_json() for r in self.by_sector],
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    number: str
+    title: str
+    kind: str
+    state: str
+    state_label: str
+    org_unit: str
+    enterprise: str | None
+    credit_code: str | None
+    signed_on: date | None
+    term_end: date | None
+    counted: bool
+    value: Decimal | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "title": self.title,
+            "kind": self.kind,
+            "kind_label": KIND_LABELS.get(self.kind, self.kind),
+            "state": self.state,
+            "state_label": self.state_label,
+            "org_unit": self.org_unit,
+            "enterprise": self.enterprise,
+            "credit_code": self.credit_code,
+            "signed_on": self.signed_on.isoformat() if self.signed_on else None,
+            "term_end": self.term_end.isoformat() if self.term_end else None,
+            "counted": self.counted,
+            "value": None if self.value is None else str(self.value),
+        }
+
+
+@dataclass(frozen=True)
+class CasesBehind:
+    figure: Figure
+    part: Part
+    total: int
+    limit: int
+    offset: int
+    items: list[CaseRow]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "figure": self.figure.to_json(),
+            "part": self.part,
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "items": [i.to_json() for i in self.items],
+        }
+
+
+# ---- scope: the region and the year ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    region_id: int
+    region_code: str
+    region_name: str
+    region_path: str
+    year: int
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 1, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, 12, 31)
+
+
+def resolve_scope(session: Session, actor: Actor, region_code: str | None, year: int) -> Scope:
+    """The region (default: the actor's own federation) if the actor may see it, and the year."""
+    if not 1990 <= year <= 2100:
+        raise ValidationError(f"统计年度应为四位年份：{year}")
+    if region_code:
+        unit = session.scalar(visible_org_units(actor).where(OrgUnit.code == region_code.strip()))
+        if unit is None:
+            raise NotFound(f"找不到工会组织 {region_code}，或不在您的管辖范围内。")
+    else:
+        query = visible_org_units(actor).order_by(func.length(OrgUnit.path), OrgUnit.id).limit(1)
+        unit = session.scalar(query)
+        if unit is None:
+            raise NotFound("没有可统计的工会组织。")
+    return Scope(unit.id, unit.code, unit.name, unit.path, year)
+
+
+def _in_region(scope: Scope) -> ColumnElement[bool]:
+    return Case.org_unit_id.in_(select(OrgUnit.id).where(OrgUnit.path.startswith(scope.region_path)))
+
+
+# ---- the populations the figures are computed over -------------------------------------------------
+
+
+def _agreements_of_region(scope: Scope, *conds: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(
+            Case.id.label("case_id"),
+            Case.kind,
+            Case.round,
+            Case.enterprise_id,
+            Agreement.signed_on,
+            Agreement.term_end,
+            Agreement.avg_wage_before,
+            Agreement.avg_wage_after,
+            Agreement.increase_pct,
+        )
+        .join(Agreement, Agreement.case_id == Case.id)
+        .where(_in_region(scope), *conds)
+    )
+
+
+def _signed_in(first: date, last: date) -> tuple[ColumnElement[bool], ...]:
+    return (Agreement.signed_on.between(first, last), Case.state.in_(SIGNED_STATES))
+
+
+def _stage_flags(ids: Select[Any]) -> Any:
+    """Per case signed: 1 where the event log holds each stage (no row: none of them)."""
+    columns = [
+        func.max(
+            sql_case(
+                (and_(Event.trigger == trigger, Event.to_state == to) if to else Event.trigger == trigger, 1),
+                else_=0,
+            )
+        ).label(name)
+        for name, trigger, to in STAGE_FLAGS
+    ]
+    return (
+        select(Event.case_id, *columns)
+        .where(Event.trigger.in_(sorted({t for _, t, _ in STAGE_FLAGS})), Event.case_id.in_(ids))
+        .group_by(Event.case_id)
+        .subquery("flags")
+    )
+
+
+class _View:
+    """One population (``signed`` or ``expiring``) with its event flags; columns by name."""
+
+    def __init__(self, cte: CTE, flags: Any | None) -> None:
+        self.cte = cte
+        self.flags = flags
+        self.from_: Any = cte if flags is None else cte.outerjoin(flags, flags.c.case_id == cte.c.case_id)
+
+    def col(self, name: str) -> Any:
+        return self.cte.c[name]
+
+    def flag(self, name: str) -> ColumnElement[bool]:
+        assert self.flags is not None, name
+        return func.coalesce(self.flags.c[name], 0) == 1
+
+
+class _Src:
+    """The report's two populations for a scope.
+
+    ``signed``: agreements of the region signed in the year (signing date in the year, case at
+    signed or later). ``expiring``: agreements of the region in force whose term ends in the year.
+    """
+
+    def __init__(self, scope: Scope, *, with_flags: bool = True) -> None:
+        signed = _agreements_of_region(scope, *_signed_in(scope.first_day, scope.last_day)).cte("signed")
+        expiring = _agreements_of_region(
+            scope,
+            Agreement.term_end.between(scope.first_day, scope.last_day),
+            Agreement.in_force_on.is_not(None),
+        ).cte("expiring")
+        renewed = None
+        if with_flags:
+            renewed = (
+                select(Event.case_id, literal(1).label("renewal"))
+                .where(Event.trigger == "open_renewal", Event.case_id.in_(select(expiring.c.case_id)))
+                .group_by(Event.case_id)
+                .subquery("renewed")
+            )
+        self.views = {
+            "signed": _View(signed, _stage_flags(select(signed.c.case_id)) if with_flags else None),
+            "expiring": _View(expiring, renewed),
+        }
+
+
+# ---- the figures -------------------------------------------------------------------------------------
+
+Cond = Callable[[_View], ColumnElement[bool]]
+
+
+def _kinds(*kinds: str) -> Cond:
+    return lambda v: v.col("kind").in_(kinds) if kinds else true()
+
+
+def _and(*conds: Cond) -> Cond:
+    return lambda v: and_(*(c(v) for c in conds))
+
+
+def _col_is(name: str, value: str) -> Cond:
+    return lambda v: v.col(name) == value
+
+
+def _not_null(*names: str) -> Cond:
+    return lambda v: and_(*(v.col(n).is_not(None) for n in names))
+
+
+def _flag(name: str) -> Cond:
+    return lambda v: v.flag(name)
+
+
+def _everything(_v: _View) -> ColumnElement[bool]:
+    return true()
+
+
+def _covers(v: _View) -> ColumnElement[bool]:
+    has_coverage = exists().where(CaseCoverage.case_id == v.col("case_id"))
+    return or_(
+        and_(v.col("kind") != "sector", v.col("enterprise_id").is_not(None)),
+        and_(v.col("kind") == "sector", has_coverage),
+    )
+
+
+def _sector_with_coverage(v: _View) -> ColumnElement[bool]:
+    return and_(v.col("kind") == "sector", exists().where(CaseCoverage.case_id == v.col("case_id")))
+
+
+Measure = Literal["count", "rate", "mean", "growth", "covered_enterprises", "covered_workers"]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    key: str
+    label: str
+    unit: str
+    group: str
+    measure: Measure
+    population: Cond
+    definition: str
+    source: Literal["signed", "expiring"] = "signed"
+    counted: Cond | None = None  # rates: the numerator within the population
+    value: str | None = None  # means: the agreement column averaged
+    needs_flags: bool = False
+    sector_only: bool = False  # coverage figures of sector agreements only
+
+
+ENTERPRISE = _kinds("enterprise")
+GROUP_SIGNED, GROUP_RENEWAL, GROUP_COVERAGE = "协议签订", "续签", "覆盖面"
+GROUP_WAGES, GROUP_STAGES, GROUP_SECTOR = "工资", "程序完成情况", "行业性工资集体协商"
+SIGNED_DEF = (
+    "签字日期（sign 操作记录的签字日期，按中国日历日）在当年1月1日至12月31日之间、"
+    "且目前处于已签字及以后阶段（已签字、已公示、审查中、生效、期满）的"
+)
+REGION_DEF = "本区域指所选工会组织及其全部下级组织。"
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        "signed_enterprise",
+        "企业工资专项集体合同签订数",
+        "件",
+        GROUP_SIGNED,
+        "count",
+        ENTERPRISE,
+        f"本区域内{SIGNED_DEF}企业工资专项集体合同件数。行业性协议、履约协议另计。{REGION_DEF}",
+    ),
+    FigureSpec(
+        "signed_new",
+        "其中：新签",
+        "件",
+        GROUP_SIGNED,
+        "count",
+        _and(ENTERPRISE, _col_is("round", "new")),
+        "上述签订数中首次协商（非由续签开启）的件数。",
+    ),
+    FigureSpec(
+        "signed_renewal",
+        "其中：续签",
+        "件",
+        GROUP_SIGNED,
+        "count",
+        _and(ENTERPRISE, _col_is("round", "renewal")),
+        "上述签订数中由上一份合同开启续签（open_renewal 操作）形成的件数。",
+    ),
+    FigureSpec(
+        "renewal_due",
+        "当年期满合同数",
+        "件",
+        GROUP_RENEWAL,
+        "count",
+        _everything,
+        "本区域内已生效（有生效日期）的各类集体合同中，合同期限止日在当年的件数。",
+        source="expiring",
+    ),
+    FigureSpec(
+        "renewal_opened",
+        "已开启续签数",
+        "件",
+        GROUP_RENEWAL,
+        "count",
+        _flag("renewal"),
+        "当年期满合同中，截至统计时事件日志已记录开启续签协商（open_renewal）的件数。",
+        source="expiring",
+        needs_flags=True,
+    ),
+    FigureSpec(
+        "renewal_rate",
+        "续签率",
+        "%",
+        GROUP_RENEWAL,
+        "rate",
+        _everything,
+        "已开启续签数 ÷ 当年期满合同数 × 100%（保留一位小数）。按合同期满年度统计，"
+        "期满在次年、当年已进入续签窗口的合同计入次年。",
+        source="expiring",
+        counted=_flag("renewal"),
+        needs_flags=True,
+    ),
+    FigureSpec(
+        "covered_enterprises",
+        "覆盖企业数",
+        "家",
+        GROUP_COVERAGE,
+        "covered_enterprises",
+        _covers,
+        "当年签订的各类协议覆盖的企业数（同一企业只计一次）：企业工资专项集体合同和履约协议为签订企业本身，"
+        "行业性协议为其登记的覆盖企业。",
+    ),
+    FigureSpec(
+        "covered_workers",
+        "覆盖职工数",
+        "人",
+        GROUP_COVERAGE,
+        "covered_workers",
+        _covers,
+        "上述覆盖企业按企业登记的职工人数合计（每家企业计一次，取统计时的登记人数）。",
+    ),
+    FigureSpec(
+        "avg_wage_before",
+        "协商前月平均工资",
+        "元/月",
+        GROUP_WAGES,
+        "mean",
+        _and(ENTERPRISE, _not_null("avg_wage_before")),
+        "当年签订的企业工资专项集体合同中，填写了协商前职工月平均工资的合同的算术平均（保留两位小数）。",
+        value="avg_wage_before",
+    ),
+    FigureSpec(
+        "avg_wage_after",
+        "协商后月平均工资（平均协商工资）",
+        "元/月",
+        GROUP_WAGES,
+        "mean",
+        _and(ENTERPRISE, _not_null("avg_wage_after")),
+        "当年签订的企业工资专项集体合同中，填写了协商后职工月平均工资的合同的算术平均（保留两位小数）。",
+        value="avg_wage_after",
+    ),
+    FigureSpec(
+        "wage_growth",
+        "月平均工资增长率",
+        "%",
+        GROUP_WAGES,
+        "growth",
+        _and(ENTERPRISE, _not_null("avg_wage_before", "avg_wage_after")),
+        "同时填写了协商前、后月平均工资的当年签订企业合同：(协商后合计 ÷ 协商前合计 − 1) × 100%（保留两位小数）。",
+    ),
+    FigureSpec(
+        "avg_increase_pct",
+        "平均协商工资增幅",
+        "%",
+        GROUP_WAGES,
+        "mean",
+        _and(ENTERPRISE, _not_null("increase_pct")),
+        "当年签订的企业工资专项集体合同所定工资增幅（%）的算术平均（保留两位小数）。",
+        value="increase_pct",
+    ),
+    FigureSpec(
+        "offer_rate",
+        "要约完成率",
+        "%",
+        GROUP_STAGES,
+        "rate",
+        _kinds("enterprise", "sector"),
+        "当年签订的企业工资专项集体合同和行业性协议中，事件日志有发出要约（send_offer）的比例。"
+        "履约协议没有要约环节，不计入。",
+        counted=_flag("offer"),
+        needs_flags=True,
+    ),
+    FigureSpec(
+        "response_rate",
+        "书面回应完成率",
+        "%",
+        GROUP_STAGES,
+        "rate",
+        _kinds("enterprise", "sector"),
+        "当年签订的企业工资专项集体合同和行业性协议中，事件日志有记录书面回应（record_response）的比例。",
+        counted=_flag("response"),
+        needs_flags=True,
+    ),
+    FigureSpec(
+        "congress_rate",
+        "职代会审议通过率",
+        "%",
+        GROUP_STAGES,
+        "rate",
+        _everything,
+        "当年签订的各类协议中，事件日志有职代会（或行业职代会）表决通过（record_congress_vote，结果为通过）的比例。",
+        counted=_flag("congress"),
+        needs_flags=True,
+    ),
+    FigureSpec(
+        "disclosure_rate",
+        "公示完成率",
+        "%",
+        GROUP_STAGES,
+        "rate",
+        _everything,
+        "当年签订的各类协议中，截至统计时事件日志有公示（disclose）的比例。",
+        counted=_flag("disclosure"),
+        needs_flags=True,
+    ),
+    FigureSpec(
+        "filing_rate",
+        "报送审查率",
+        "%",
+        GROUP_STAGES,
+        "rate",
+        _everything,
+        "当年签订的各类协议中，截至统计时事件日志有报送审查（file_for_review）的比例。",
+        counted=_flag("filing"),
+        needs_flags=True,
+    ),
+    FigureSpec(
+        "review_opinion_rate",
+        "审查意见书完成率",
+        "%",
+        GROUP_STAGES,
+        "rate",
+        _everything,
+        "当年签订的各类协议中，截至统计时劳动行政部门出具审查意见书（record_review_opinion）的比例；"
+        "审查期满视为生效（deem_approved）的不计入。",
+        counted=_flag("review_opinion"),
+        needs_flags=True,
+    ),
+    FigureSpec(
+        "sector_signed",
+        "行业性工资集体协议签订数",
+        "件",
+        GROUP_SECTOR,
+        "count",
+        _kinds("sector"),
+        f"本区域内{SIGNED_DEF}行业性工资集体协议件数。",
+    ),
+    FigureSpec(
+        "sector_enterprises",
+        "行业协议覆盖企业数",
+        "家",
+        GROUP_SECTOR,
+        "covered_enterprises",
+        _sector_with_coverage,
+        "当年签订的行业性协议登记的覆盖企业数（同一企业只计一次）。",
+        sector_only=True,
+    ),
+    FigureSpec(
+        "sector_workers",
+        "行业协议覆盖职工数",
+        "人",
+        GROUP_SECTOR,
+        "covered_workers",
+        _sector_with_coverage,
+        "上述覆盖企业按企业登记的职工人数合计。",
+        sector_only=True,
+    ),
+    FigureSpec(
+        "adoption_signed",
+        "履约集体协议签订数",
+        "件",
+        GROUP_SECTOR,
+        "count",
+        _kinds("adoption"),
+        f"企业采纳行业协议的履约集体协议中，{SIGNED_DEF}件数。",
+    ),
+)
+SPECS = {spec.key: spec for spec in FIGURES}
+
+
+def _q(value: Decimal, places: str) -> Decimal:
+    return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _coverage(v: _View, name: str, *, sector_only: bool) -> Any:
+    """One row: distinct enterprises covered by the year's signed agreements, and their headcount."""
+    via_sector = (
+        select(CaseCoverage.enterprise_id.label("enterprise_id"))
+        .join(v.cte, v.cte.c.case_id == CaseCoverage.case_id)
+        .where(v.col("kind") == "sector")
+    )
+    if sector_only:
+        covered = via_sector.distinct().subquery()
+    else:
+        own = select(v.col("enterprise_id").label("enterprise_id")).where(
+            v.col("kind") != "sector", v.col("enterprise_id").is_not(None)
+        )
+        covered = union(own, via_sector).subquery()
+    return (
+        select(
+            func.count().label(f"{name}_enterprises"),
+            func.coalesce(func.sum(Enterprise.headcount), 0).label(f"{name}_workers"),
+        )
+        .select_from(covered.join(Enterprise, Enterprise.id == covered.c.enterprise_id))
+        .subquery(name)
+    )
+
+
+def tune_session(session: Session) -> None:
+    """Per-transaction planner settings for report queries on PostgreSQL.
+
+    JIT compilation pays off for long analytical queries, not for these (it added ~0.2 s to a
+    query that runs in less); it is switched off for the report's read-only transaction only.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+
+
+def _figures(session: Session, scope: Scope) -> list[Figure]:
+    src = _Src(scope)
+    columns: dict[str, list[Any]] = {"signed": [], "expiring": []}
+    for spec in FIGURES:
+        v = src.views[spec.source]
+        out = columns[spec.source]
+        pop = spec.population(v)
+        k = spec.key
+        if spec.measure == "count":
+            out.append(func.count().filter(pop).label(k))
+        elif spec.measure == "rate":
+            assert spec.counted is not None
+            out.append(func.count().filter(pop).label(f"{k}__d"))
+            out.append(func.count().filter(and_(pop, spec.counted(v))).label(f"{k}__n"))
+        elif spec.measure == "mean":
+            assert spec.value is not None
+            out.append(func.count().filter(pop).label(f"{k}__n"))
+            out.append(func.sum(v.col(spec.value)).filter(pop).label(f"{k}__sum"))
+        elif spec.measure == "growth":
+            out.append(func.count().filter(pop).label(f"{k}__n"))
+            out.append(func.sum(v.col("avg_wage_before")).filter(pop).label(f"{k}__before"))
+            out.append(func.sum(v.col("avg_wage_after")).filter(pop).label(f"{k}__after"))
+    signed_agg = select(*columns["signed"]).select_from(src.views["signed"].from_).subquery("signed_agg")
+    expiring_agg = (
+        select(*columns["expiring"]).select_from(src.views["expiring"].from_).subquery("expiring_agg")
+    )
+    cov_all = _coverage(src.views["signed"], "cov_all", sector_only=False)
+    cov_sector = _coverage(src.views["signed"], "cov_sector", sector_only=True)
+    joined = signed_agg.join(expiring_agg, true()).join(cov_all, true()).join(cov_sector, true())
+    row = session.execute(select(joined)).one()._mapping
+    figures = []
+    for spec in FIGURES:
+        k = spec.key
+        value: int | Decimal | None
+        numerator = denominator = basis = None
+        if spec.measure == "count":
+            value = int(row[k] or 0)
+        elif spec.measure in ("covered_enterprises", "covered_workers"):
+            prefix = "cov_sector" if spec.sector_only else "cov_all"
+            suffix = "enterprises" if spec.measure == "covered_enterprises" else "workers"
+            value = int(row[f"{prefix}_{suffix}"] or 0)
+        elif spec.measure == "rate":
+            numerator, denominator = int(row[f"{k}__n"]), int(row[f"{k}__d"])
+            value = _q(Decimal(numerator) * 100 / Decimal(denominator), "0.1") if denominator else None
+        elif spec.measure == "mean":
+            basis = int(row[f"{k}__n"])
+            total = _dec(row[f"{k}__sum"])
+            value = _q(total / basis, "0.01") if basis and total is not None else None
+        else:
+            basis = int(row[f"{k}__n"])
+            before, after = _dec(row[f"{k}__before"]), _dec(row[f"{k}__after"])
+            value = _q((after / before - 1) * 100, "0.01") if basis and before and after is not None else None
+        figures.append(
+            Figure(
+                key=k,
+                label=spec.label,
+                value=value,
+                unit=spec.unit,
+                definition=spec.definition,
+                group=spec.group,
+                numerator=numerator,
+                denominator=denominator,
+                basis=basis,
+            )
+        )
+    return figures
+
+
+# ---- breakdowns: by year, by subordinate region, by sector ------------------------------------------
+
+
+def _breakdown(
+    session: Session,
+    scope: Scope,
+    *,
+    first: date,
+    last: date,
+    key: Callable[[Any, Any], ColumnElement[Any]],
+    with_enterprise: bool = False,
+) -> dict[Any, dict[str, Any]]:
+    """Signed-agreement figures of the region grouped by ``key(case, agreement)``.
+
+    The same definitions as the headline figures (signed = signing date in range and at signed
+    or later), so the row for the report's year equals the headline figures.
+    """
+    signed = (
+        select(
+            Case.id.label("case_id"),
+            Case.kind,
+            Case.round,
+            Case.enterprise_id,
+            Agreement.avg_wage_before,
+            Agreement.avg_wage_after,
+            key(Case, Agreement).label("k"),
+        )
+        .join(Agreement, Agreement.case_id == Case.id)
+        .where(_in_region(scope), *_signed_in(first, last))
+    )
+    if with_enterprise:
+        signed = signed.outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
+    s = signed.cte("signed")
+    ent = s.c.kind == "enterprise"
+    both = and_(ent, s.c.avg_wage_before.is_not(None), s.c.avg_wage_after.is_not(None))
+    after = and_(ent, s.c.avg_wage_after.is_not(None))
+    rows = session.execute(
+        select(
+            s.c.k,
+            func.count().filter(ent).label("signed_enterprise"),
+            func.count().filter(and_(ent, s.c.round == "new")).label("signed_new"),
+            func.count().filter(and_(ent, s.c.round == "renewal")).label("signed_renewal"),
+            func.count().filter(s.c.kind == "sector").label("sector_signed"),
+            func.count().filter(s.c.kind == "adoption").label("adoption_signed"),
+            func.count().filter(after).label("n_after"),
+            func.sum(s.c.avg_wage_after).filter(after).label("sum_after"),
+            func.sum(s.c.avg_wage_before).filter(both).label("g_before"),
+            func.sum(s.c.avg_wage_after).filter(both).label("g_after"),
+        ).group_by(s.c.k)
+    ).all()
+    out: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        m = r._mapping
+        n_after, sum_after = int(m["n_after"]), _dec(m["sum_after"])
+        g_before, g_after = _dec(m["g_before"]), _dec(m["g_after"])
+        out[m["k"]] = {
+            "signed_enterprise": int(m["signed_enterprise"]),
+            "signed_new": int(m["signed_new"]),
+            "signed_renewal": int(m["signed_renewal"]),
+            "sector_signed": int(m["sector_signed"]),
+            "adoption_signed": int(m["adoption_signed"]),
+            "avg_wage_after": _q(sum_after / n_after, "0.01") if n_after and sum_after is not None else None,
+            "wage_growth": _q((g_after / g_before - 1) * 100, "0.01")
+            if g_before and g_after is not None
+            else None,
+            "covered_enterprises": 0,
+            "covered_workers": 0,
+        }
+    own = select(s.c.k, s.c.enterprise_id).where(s.c.kind != "sector", s.c.enterprise_id.is_not(None))
+    via = (
+        select(s.c.k, CaseCoverage.enterprise_id)
+        .join(CaseCoverage, CaseCoverage.case_id == s.c.case_id)
+        .where(s.c.kind == "sector")
+    )
+    covered = union(own, via).subquery()
+    for k, count, workers in session.execute(
+        select(covered.c.k, func.count(), func.coalesce(func.sum(Enterprise.headcount), 0))
+        .join(Enterprise, Enterprise.id == covered.c.enterprise_id)
+        .group_by(covered.c.k)
+    ):
+        entry = out.get(k)
+        if entry is not None:
+            entry["covered_enterprises"], entry["covered_workers"] = int(count), int(workers)
+    return out
+
+
+def _empty_row(key: str, label: str) -> TrendRow:
+    return TrendRow(key, label, 0, 0, 0, 0, 0, 0, 0, None, None)
+
+
+def _row(key: str, label: str, data: dict[str, Any] | None) -> TrendRow:
+    return TrendRow(key, label, **data) if data else _empty_row(key, label)
+
+
+def _by_year(session: Session, scope: Scope) -> list[TrendRow]:
+    first_year = scope.year - TREND_YEARS + 1
+    data = _breakdown(
+        session,
+        scope,
+        first=date(first_year, 1, 1),
+        last=scope.last_day,
+        key=lambda _c, a: extract("year", a.signed_on),
+    )
+    by_int = {int(k): v for k, v in data.items() if k is not None}
+    return [_row(str(y), f"{y}年", by_int.get(y)) for y in range(first_year, scope.year + 1)]
+
+
+def _by_region(session: Session, scope: Scope) -> list[TrendRow]:
+    children = session.execute(
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.path)
+        .where(OrgUnit.parent_id == scope.region_id)
+        .order_by(OrgUnit.code)
+    ).all()
+    if not children:
+        return []
+    unit_path = select(OrgUnit.path).where(OrgUnit.id == Case.org_unit_id).scalar_subquery()
+    whens = [(unit_path.startswith(path), literal(uid)) for uid, _name, path in children]
+
+    def bucket(_c: Any, _a: Any) -> ColumnElement[Any]:
+        return sql_case(*whens, else_=literal(scope.region_id))
+
+    data = _breakdown(session, scope, first=scope.first_day, last=scope.last_day, key=bucket)
+    rows = [_row(str(scope.region_id), f"{scope.region_name}（本级）", data.get(scope.region_id))]
+    rows += [_row(str(uid), name, data.get(uid)) for uid, name, _path in children]
+    return rows
+
+
+def _by_sector(session: Session, scope: Scope) -> list[TrendRow]:
+    data = _breakdown(
+        session,
+        scope,
+        first=scope.first_day,
+        last=scope.last_day,
+        key=lambda c, _a: func.coalesce(c.sector_id, Enterprise.sector_id),
+        with_enterprise=True,
+    )
+    names: dict[Any, str] = {sid: name for sid, name in session.execute(select(Sector.id, Sector.name))}
+    rows = [
+        _row(str(sid), names.get(sid, str(sid)), d)
+        for sid, d in sorted(data.items(), key=lambda kv: (kv[0] is None, names.get(kv[0], "")))
+        if sid is not None
+    ]
+    if None in data:
+        rows.append(_row("", "未分行业", data[None]))
+    return rows
+
+
+# ---- compliance checks (履约检查) ---------------------------------------------------------------------
+
+
+def compliance_available(session: Session) -> bool:
+    """Whether the audit module's tables exist in this database (built separately)."""
+    try:
+        from sqlalchemy import inspect
+
+        return "audit_cases" in inspect(session.get_bind()).get_table_names()
+    except Exception:  # pragma: no cover - inspection failing means: not available
+        return False
+
+
+COMPLIANCE_NOTE = (
+    "履约检查结果：本系统的履约检查模块尚未启用，暂无数据；启用后在此列出检查企业数、发现问题数和整改情况。"
+)
+
+
+# ---- the use cases ------------------------------------------------------------------------------------
+
+
+def annual_report(
+    db: Database,
+    actor: Actor,
+    region_code: str | None,
+    year: int,
+    *,
+    trends: bool = True,
+    now: datetime | None = None,
+) -> AnnualReport:
+    """The annual report of ``region_code`` (default: the actor's federation) for ``year``."""
+    now = now or runtime.utcnow()
+    with unit_of_work(db, write=False) as uow:
+        s = uow.session
+        tune_session(s)
+        scope = resolve_scope(s, actor, region_code, year)
+        figures = _figures(s, scope)
+        notes = [] if compliance_available(s) else [COMPLIANCE_NOTE]
+        report = AnnualReport(
+            region_code=scope.region_code,
+            region_name=scope.region_name,
+            year=year,
+            generated_at=now,
+            figures=figures,
+            by_year=_by_year(s, scope) if trends else [],
+            by_region=_by_region(s, scope) if trends else [],
+            by_sector=_by_sector(s, scope) if trends else [],
+            notes=notes,
+        )
+    return report
+
+
+def cases_behind(
+    db: Database,
+    actor: Actor,
+    region_code: str | None,
+    year: int,
+    figure_key: str,
+    limit: int = 50,
+    offset: int = 0,
+    part: Part = "all",
+) -> CasesBehind:
+    """The cases a figure was computed from, in case order (oldest first).
+
+    ``part``: ``all`` — the figure's population (for a rate, its denominator; for a mean, the
+    agreements averaged); ``counted`` — for a rate, the numerator; ``missing`` — for a rate, the
+    cases not counted (e.g. the agreements not disclosed). Each row says whether it is counted.
+    The conditions are the figure's own (``FIGURES``), so ``total`` equals the figure's count.
+    """
+    spec = SPECS.get(figure_key)
+    if spec is None:
+        raise ValidationError(f"未知的统计指标：{figure_key}。可选：{'、'.join(SPECS)}")
+    if part not in ("all", "counted", "missing"):
+        raise ValidationError("part 应为 all（全部）、counted（计入）或 missing（未计入）。")
+    limit = max(1, min(int(limit), 1000))
+    offset = max(0, int(offset))
+    with unit_of_work(db, write=False) as uow:
+        session = uow.session
+        tune_session(session)
+        scope = resolve_scope(session, actor, region_code, year)
+        v = _Src(scope, with_flags=spec.needs_flags).views[spec.source]
+        where = spec.population(v)
+        counted: ColumnElement[bool] = spec.counted(v) if spec.counted is not None else true()
+        if part == "counted":
+            where = and_(where, counted)
+        elif part == "missing":
+            where = and_(where, not_(counted)) if spec.counted is not None else false()
+        behind = (
+            select(
+                v.col("case_id").label("case_id"),
+                sql_case((counted, 1), else_=0).label("counted"),
+                (v.col(spec.value) if spec.value else null()).label("value"),
+                v.col("signed_on").label("signed_on"),
+                v.col("term_end").label("term_end"),
+            )
+            .select_from(v.from_)
+            .where(where)
+        )
+        total = session.scalar(select(func.count()).select_from(behind.subquery())) or 0
+        page = {
+            r.case_id: r
+            for r in session.execute(behind.order_by(v.col("case_id")).limit(limit).offset(offset))
+        }
+        details = {
+            r[0]: r
+            for r in session.execute(
+                select(
+                    Case.id,
+                    Case.number,
+                    Case.title,
+                    Case.kind,
+                    Case.state,
+                    Case.definition_name,
+                    Case.definition_version,
+                    OrgUnit.name,
+                    Enterprise.name,
+                    Enterprise.credit_code,
+                )
+                .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
+                .outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
+                .where(Case.id.in_(list(page)))
+            )
+        }
+        items = []
+        for case_id, p in page.items():
+            d = details[case_id]
+            items.append(
+                CaseRow(
+                    number=d[1],
+                    title=d[2],
+                    kind=d[3],
+                    state=d[4],
+                    state_label=definition(d[5], d[6]).state_label(d[4]),
+                    org_unit=d[7],
+                    enterprise=d[8],
+                    credit_code=d[9],
+                    signed_on=p.signed_on,
+                    term_end=p.term_end,
+                    counted=bool(p.counted),
+                    value=_dec(p.value),
+                )
+            )
+    return CasesBehind(
+        figure=_figure_stub(spec),
+        part=part,
+        total=total,
+        limit=limit,
+        offset=offset,
+        items=items,
+    )
+
+
+def _figure_stub(spec: FigureSpec) -> Figure:
+    return Figure(spec.key, spec.label, None, spec.unit, spec.definition, spec.group)
+
+
+def figure_specs() -> list[dict[str, str]]:
+    """Every figure with its definition (for documentation and the API)."""
+    return [
+        {"key": s.key, "label": s.label, "unit": s.unit, "group": s.group, "definition": s.definition}
+        for s in FIGURES
+    ]
