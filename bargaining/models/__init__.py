@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models of the domain. Import models from here."""
 
+from . import audit  # noqa: F401  (audit tables: import models from bargaining.models.audit)
 from .access import ApiToken, LoginAttempt, WebSession
 from .agreement import Agreement, RateTable
 from .base import Base, utcnow
