@@ -44,6 +44,8 @@ from bargaining.actors import Actor
 from bargaining.db import Database
 from bargaining.errors import NotFound, ValidationError
 from bargaining.models import Agreement, Case, CaseCoverage, Enterprise, Event, OrgUnit, Sector
+from bargaining.models.audit import AuditCase, Campaign, Finding
+from workflows import audit_engine
 from workflows.registry import definition
 
 from .. import runtime
@@ -57,6 +59,7 @@ KIND_LABELS = {
     "enterprise": "企业工资专项集体合同",
     "sector": "行业性工资集体协议",
     "adoption": "履约集体协议",
+    "audit": "履约检查",
 }
 ROUND_LABELS = {"new": "新签", "renewal": "续签"}
 TREND_YEARS = 5
@@ -204,6 +207,7 @@ class CaseRow:
     term_end: date | None
     counted: bool
     value: Decimal | None = None
+    inspected_on: date | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -218,6 +222,7 @@ class CaseRow:
             "credit_code": self.credit_code,
             "signed_on": self.signed_on.isoformat() if self.signed_on else None,
             "term_end": self.term_end.isoformat() if self.term_end else None,
+            "inspected_on": self.inspected_on.isoformat() if self.inspected_on else None,
             "counted": self.counted,
             "value": None if self.value is None else str(self.value),
         }
@@ -368,7 +373,36 @@ class _Src:
         self.views = {
             "signed": _View(signed, _stage_flags(select(signed.c.case_id)) if with_flags else None),
             "expiring": _View(expiring, renewed),
+            "audit": _View(_audited(scope), None),
         }
+
+
+def _audited(scope: Scope) -> CTE:
+    """Compliance checks (履约检查) of the region whose inspection date is in the year."""
+    findings = select(Finding.id).where(Finding.audit_case_id == AuditCase.id)
+    arrears = findings.where(Finding.amount_kind.in_(ARREARS_KINDS))
+    owed = (
+        select(func.coalesce(func.sum(Finding.amount_owed), 0))
+        .where(Finding.audit_case_id == AuditCase.id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            AuditCase.id.label("case_id"),
+            AuditCase.state,
+            AuditCase.compliant,
+            AuditCase.inspected_on,
+            sql_case((exists(findings), 1), else_=0).label("has_findings"),
+            sql_case((exists(arrears), 1), else_=0).label("has_arrears"),
+            owed.label("owed"),
+        )
+        .where(
+            AuditCase.org_unit_id.in_(select(OrgUnit.id).where(OrgUnit.path.startswith(scope.region_path))),
+            AuditCase.inspected_on.between(scope.first_day, scope.last_day),
+            AuditCase.state != "withdrawn",
+        )
+        .cte("audited")
+    )
 
 
 # ---- the figures -------------------------------------------------------------------------------------
@@ -412,7 +446,7 @@ def _sector_with_coverage(v: _View) -> ColumnElement[bool]:
     return and_(v.col("kind") == "sector", exists().where(CaseCoverage.case_id == v.col("case_id")))
 
 
-Measure = Literal["count", "rate", "mean", "growth", "covered_enterprises", "covered_workers"]
+Measure = Literal["count", "rate", "mean", "growth", "sum", "covered_enterprises", "covered_workers"]
 
 
 @dataclass(frozen=True)
@@ -424,7 +458,7 @@ class FigureSpec:
     measure: Measure
     population: Cond
     definition: str
-    source: Literal["signed", "expiring"] = "signed"
+    source: Literal["signed", "expiring", "audit"] = "signed"
     counted: Cond | None = None  # rates: the numerator within the population
     value: str | None = None  # means: the agreement column averaged
     needs_flags: bool = False
@@ -434,6 +468,9 @@ class FigureSpec:
 ENTERPRISE = _kinds("enterprise")
 GROUP_SIGNED, GROUP_RENEWAL, GROUP_COVERAGE = "协议签订", "续签", "覆盖面"
 GROUP_WAGES, GROUP_STAGES, GROUP_SECTOR = "工资", "程序完成情况", "行业性工资集体协商"
+GROUP_AUDIT = "履约检查"
+AUDIT_DEF = "检查日期（record_inspection 登记的现场检查日期）在当年的"
+ARREARS_KINDS = ("arrears", "deduction")
 SIGNED_DEF = (
     "签字日期（sign 操作记录的签字日期，按中国日历日）在当年1月1日至12月31日之间、"
     "且目前处于已签字及以后阶段（已签字、已公示、审查中、生效、期满）的"
@@ -666,6 +703,60 @@ FIGURES: tuple[FigureSpec, ...] = (
         _kinds("adoption"),
         f"企业采纳行业协议的履约集体协议中，{SIGNED_DEF}件数。",
     ),
+    FigureSpec(
+        "audit_inspected",
+        "履约检查企业数",
+        "家次",
+        GROUP_AUDIT,
+        "count",
+        _everything,
+        f"本区域内工资专项集体合同履约检查（专项抽查）中，{AUDIT_DEF}户次（同一企业在不同批次中各计一次；"
+        "因注销、迁出等被替换出样本的不计）。",
+        source="audit",
+    ),
+    FigureSpec(
+        "audit_compliant_rate",
+        "检查合格率",
+        "%",
+        GROUP_AUDIT,
+        "rate",
+        _everything,
+        "上述检查中，检查表全部适用项目均为“符合”（record_inspection 记录的检查结论为合格）的比例。",
+        source="audit",
+        counted=lambda v: v.col("compliant") == true(),
+    ),
+    FigureSpec(
+        "audit_arrears",
+        "发现拖欠、克扣工资的企业数",
+        "家次",
+        GROUP_AUDIT,
+        "count",
+        lambda v: v.col("has_arrears") == 1,
+        "上述检查中，认定了拖欠工资或克扣工资问题（检查发现的金额类别为拖欠、克扣）的户次。",
+        source="audit",
+    ),
+    FigureSpec(
+        "audit_amount_owed",
+        "查出应补发工资",
+        "元",
+        GROUP_AUDIT,
+        "sum",
+        _everything,
+        "上述检查认定的各项检查发现应补发（应支付）金额合计（保留两位小数）。",
+        source="audit",
+        value="owed",
+    ),
+    FigureSpec(
+        "audit_rectified_rate",
+        "整改完成率",
+        "%",
+        GROUP_AUDIT,
+        "rate",
+        lambda v: v.col("has_findings") == 1,
+        "上述检查中认定了问题的，整改事项已全部复查合格（已复查或已结案）的比例。",
+        source="audit",
+        counted=lambda v: v.col("state").in_(("rechecked", "closed")),
+    ),
 )
 SPECS = {spec.key: spec for spec in FIGURES}
 
@@ -716,7 +807,7 @@ def tune_session(session: Session) -> None:
 
 def _figures(session: Session, scope: Scope) -> list[Figure]:
     src = _Src(scope)
-    columns: dict[str, list[Any]] = {"signed": [], "expiring": []}
+    columns: dict[str, list[Any]] = {"signed": [], "expiring": [], "audit": []}
     for spec in FIGURES:
         v = src.views[spec.source]
         out = columns[spec.source]
@@ -732,6 +823,9 @@ def _figures(session: Session, scope: Scope) -> list[Figure]:
             assert spec.value is not None
             out.append(func.count().filter(pop).label(f"{k}__n"))
             out.append(func.sum(v.col(spec.value)).filter(pop).label(f"{k}__sum"))
+        elif spec.measure == "sum":
+            assert spec.value is not None
+            out.append(func.coalesce(func.sum(v.col(spec.value)).filter(pop), 0).label(k))
         elif spec.measure == "growth":
             out.append(func.count().filter(pop).label(f"{k}__n"))
             out.append(func.sum(v.col("avg_wage_before")).filter(pop).label(f"{k}__before"))
@@ -740,9 +834,15 @@ def _figures(session: Session, scope: Scope) -> list[Figure]:
     expiring_agg = (
         select(*columns["expiring"]).select_from(src.views["expiring"].from_).subquery("expiring_agg")
     )
+    audit_agg = select(*columns["audit"]).select_from(src.views["audit"].from_).subquery("audit_agg")
     cov_all = _coverage(src.views["signed"], "cov_all", sector_only=False)
     cov_sector = _coverage(src.views["signed"], "cov_sector", sector_only=True)
-    joined = signed_agg.join(expiring_agg, true()).join(cov_all, true()).join(cov_sector, true())
+    joined = (
+        signed_agg.join(expiring_agg, true())
+        .join(audit_agg, true())
+        .join(cov_all, true())
+        .join(cov_sector, true())
+    )
     row = session.execute(select(joined)).one()._mapping
     figures = []
     for spec in FIGURES:
@@ -751,6 +851,8 @@ def _figures(session: Session, scope: Scope) -> list[Figure]:
         numerator = denominator = basis = None
         if spec.measure == "count":
             value = int(row[k] or 0)
+        elif spec.measure == "sum":
+            value = _q(_dec(row[k]) or Decimal(0), "0.01")
         elif spec.measure in ("covered_enterprises", "covered_workers"):
             prefix = "cov_sector" if spec.sector_only else "cov_all"
             suffix = "enterprises" if spec.measure == "covered_enterprises" else "workers"
@@ -929,24 +1031,6 @@ def _by_sector(session: Session, scope: Scope) -> list[TrendRow]:
     return rows
 
 
-# ---- compliance checks (履约检查) ---------------------------------------------------------------------
-
-
-def compliance_available(session: Session) -> bool:
-    """Whether the audit module's tables exist in this database (built separately)."""
-    try:
-        from sqlalchemy import inspect
-
-        return "audit_cases" in inspect(session.get_bind()).get_table_names()
-    except Exception:  # pragma: no cover - inspection failing means: not available
-        return False
-
-
-COMPLIANCE_NOTE = (
-    "履约检查结果：本系统的履约检查模块尚未启用，暂无数据；启用后在此列出检查企业数、发现问题数和整改情况。"
-)
-
-
 # ---- the use cases ------------------------------------------------------------------------------------
 
 
@@ -966,7 +1050,6 @@ def annual_report(
         tune_session(s)
         scope = resolve_scope(s, actor, region_code, year)
         figures = _figures(s, scope)
-        notes = [] if compliance_available(s) else [COMPLIANCE_NOTE]
         report = AnnualReport(
             region_code=scope.region_code,
             region_name=scope.region_name,
@@ -976,7 +1059,6 @@ def annual_report(
             by_year=_by_year(s, scope) if trends else [],
             by_region=_by_region(s, scope) if trends else [],
             by_sector=_by_sector(s, scope) if trends else [],
-            notes=notes,
         )
     return report
 
@@ -1021,8 +1103,10 @@ def cases_behind(
                 v.col("case_id").label("case_id"),
                 sql_case((counted, 1), else_=0).label("counted"),
                 (v.col(spec.value) if spec.value else null()).label("value"),
-                v.col("signed_on").label("signed_on"),
-                v.col("term_end").label("term_end"),
+                *(
+                    (v.col(name) if name in v.cte.c else null()).label(name)
+                    for name in ("signed_on", "term_end", "inspected_on")
+                ),
             )
             .select_from(v.from_)
             .where(where)
@@ -1032,26 +1116,7 @@ def cases_behind(
             r.case_id: r
             for r in session.execute(behind.order_by(v.col("case_id")).limit(limit).offset(offset))
         }
-        details = {
-            r[0]: r
-            for r in session.execute(
-                select(
-                    Case.id,
-                    Case.number,
-                    Case.title,
-                    Case.kind,
-                    Case.state,
-                    Case.definition_name,
-                    Case.definition_version,
-                    OrgUnit.name,
-                    Enterprise.name,
-                    Enterprise.credit_code,
-                )
-                .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
-                .outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
-                .where(Case.id.in_(list(page)))
-            )
-        }
+        details = {r[0]: r for r in session.execute(_details(spec.source == "audit", list(page)))}
         items = []
         for case_id, p in page.items():
             d = details[case_id]
@@ -1061,12 +1126,13 @@ def cases_behind(
                     title=d[2],
                     kind=d[3],
                     state=d[4],
-                    state_label=definition(d[5], d[6]).state_label(d[4]),
+                    state_label=_state_label(spec.source == "audit", d[5], d[6], d[4]),
                     org_unit=d[7],
                     enterprise=d[8],
                     credit_code=d[9],
                     signed_on=p.signed_on,
                     term_end=p.term_end,
+                    inspected_on=p.inspected_on,
                     counted=bool(p.counted),
                     value=_dec(p.value),
                 )
@@ -1078,6 +1144,51 @@ def cases_behind(
         limit=limit,
         offset=offset,
         items=items,
+    )
+
+
+def _state_label(audit: bool, name: str, version: int, state: str) -> str:
+    found = audit_engine.definition(name, version) if audit else definition(name, version)
+    return found.state_label(state)
+
+
+def _details(audit: bool, ids: list[int]) -> Select[Any]:
+    """(id, number, title, kind, state, definition name, version, org unit, enterprise, credit code)."""
+    if audit:
+        return (
+            select(
+                AuditCase.id,
+                AuditCase.number,
+                Campaign.title,
+                literal("audit"),
+                AuditCase.state,
+                AuditCase.definition_name,
+                AuditCase.definition_version,
+                OrgUnit.name,
+                Enterprise.name,
+                Enterprise.credit_code,
+            )
+            .join(Campaign, Campaign.id == AuditCase.campaign_id)
+            .join(OrgUnit, OrgUnit.id == AuditCase.org_unit_id)
+            .join(Enterprise, Enterprise.id == AuditCase.enterprise_id)
+            .where(AuditCase.id.in_(ids))
+        )
+    return (
+        select(
+            Case.id,
+            Case.number,
+            Case.title,
+            Case.kind,
+            Case.state,
+            Case.definition_name,
+            Case.definition_version,
+            OrgUnit.name,
+            Enterprise.name,
+            Enterprise.credit_code,
+        )
+        .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
+        .outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
+        .where(Case.id.in_(ids))
     )
 
 

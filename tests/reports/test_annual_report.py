@@ -37,6 +37,12 @@ CITY_2025 = {
     "sector_enterprises": 3,
     "sector_workers": 90,
     "adoption_signed": 1,
+    # No compliance checks in this dataset (see test_compliance_figures.py): zeros and "—".
+    "audit_inspected": 0,
+    "audit_compliant_rate": None,
+    "audit_arrears": 0,
+    "audit_amount_owed": D("0.00"),
+    "audit_rectified_rate": None,
 }
 STREET_2025 = {
     **CITY_2025,
