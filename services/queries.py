@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -259,7 +260,7 @@ def _agreement(s: Session, case_id: int) -> dict[str, Any] | None:
         "term_end": a.term_end.isoformat() if a.term_end else None,
         "avg_wage_before": str(a.avg_wage_before) if a.avg_wage_before is not None else None,
         "avg_wage_after": str(a.avg_wage_after) if a.avg_wage_after is not None else None,
-        "increase_pct": str(a.increase_pct) if a.increase_pct is not None else None,
+        "increase_pct": str(a.increase_pct.quantize(Decimal("0.01"))) if a.increase_pct is not None else None,
         "payment_day": a.payment_day,
         "minimum_wage_clause": a.minimum_wage_clause,
         "clauses": a.clauses,

@@ -65,6 +65,44 @@ EN = {
     "语言": "Language",
 }
 
+# Stage and action names from the workflow definitions.
+EN.update({
+    "筹备": "Preparation",
+    "已发要约": "Offer sent",
+    "协商中": "Negotiating",
+    "协商中止": "Suspended",
+    "争议协调中": "In coordination",
+    "待职代会审议": "Awaiting worker congress",
+    "待签字": "Awaiting signatures",
+    "已签字": "Signed",
+    "已公示": "Disclosed",
+    "审查中": "Under review",
+    "生效": "In force",
+    "期满": "Expired",
+    "终止": "Terminated",
+    "发出要约": "Send offer",
+    "记录书面回应": "Record written response",
+    "记录协商会议": "Record negotiation meeting",
+    "中止协商": "Suspend bargaining",
+    "恢复协商": "Resume bargaining",
+    "申请协调处理": "Apply for coordination",
+    "延长协调期限": "Extend coordination",
+    "协调处理结束": "Conclude coordination",
+    "提交职代会审议": "Submit to worker congress",
+    "提交本企业职代会审议": "Submit to the enterprise congress",
+    "记录职代会表决": "Record congress vote",
+    "记录行业职代会表决": "Record sector congress vote",
+    "文本修改，重新提交职代会": "Text changed: back to congress",
+    "双方首席代表签字": "Sign (both chief representatives)",
+    "公示": "Disclose",
+    "报送审查": "File for review",
+    "出具审查意见书": "Issue review opinion",
+    "开启续签协商": "Open renewal",
+    "终止协商": "Terminate",
+    "记录企业职代会表决（逐企业）": "Record an enterprise's congress vote",
+    "汇总各企业表决结果": "Conclude enterprise votes",
+})
+
 
 def translate(lang: str, text: str) -> str:
     return EN.get(text, text) if lang == "en" else text
