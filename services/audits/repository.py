@@ -36,11 +36,17 @@ def visible_campaigns(actor: Actor) -> Select[Campaign]:
     query = select(Campaign)
     if actor.org_path is None:
         return query
-    in_subtree = exists().where(OrgUnit.id == Campaign.org_unit_id, OrgUnit.path.startswith(actor.org_path))
+    in_subtree = (
+        exists()
+        .where(OrgUnit.id == Campaign.org_unit_id, OrgUnit.path.startswith(actor.org_path))
+        .correlate(Campaign)
+    )
     if actor.user_id is None:
         return query.where(in_subtree)
-    in_pool = exists().where(
-        CampaignInspector.campaign_id == Campaign.id, CampaignInspector.user_id == actor.user_id
+    in_pool = (
+        exists()
+        .where(CampaignInspector.campaign_id == Campaign.id, CampaignInspector.user_id == actor.user_id)
+        .correlate(Campaign)
     )
     return query.where(or_(in_subtree, in_pool))
 
@@ -49,14 +55,22 @@ def visible_audit_cases(actor: Actor) -> Select[AuditCase]:
     query = select(AuditCase)
     if actor.org_path is None:
         return query
-    in_subtree = exists().where(OrgUnit.id == AuditCase.org_unit_id, OrgUnit.path.startswith(actor.org_path))
+    in_subtree = (
+        exists()
+        .where(OrgUnit.id == AuditCase.org_unit_id, OrgUnit.path.startswith(actor.org_path))
+        .correlate(AuditCase)
+    )
     if actor.user_id is None:
         return query.where(in_subtree)
-    drawn = exists().where(
-        SamplingRecord.campaign_id == AuditCase.campaign_id,
-        SamplingInspector.record_id == SamplingRecord.id,
-        SamplingInspector.unit_id == AuditCase.unit_id,
-        SamplingInspector.user_id == actor.user_id,
+    drawn = (
+        exists()
+        .where(
+            SamplingRecord.campaign_id == AuditCase.campaign_id,
+            SamplingInspector.record_id == SamplingRecord.id,
+            SamplingInspector.unit_id == AuditCase.unit_id,
+            SamplingInspector.user_id == actor.user_id,
+        )
+        .correlate(AuditCase)
     )
     return query.where(or_(in_subtree, drawn))
 

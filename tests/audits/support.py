@@ -245,8 +245,10 @@ def started_campaign(world: AuditWorld, **overrides: Any) -> str:
     return number
 
 
-def all_compliant_answers(world: AuditWorld, case_number: str) -> dict[str, tuple[str, str | None]]:
-    """Answers for every item the case must answer (derived N/A items left out)."""
+def all_compliant_answers(
+    world: AuditWorld, case_number: str, on: date | None = None
+) -> dict[str, tuple[str, str | None]]:
+    """Answers for every item the case must answer on ``on`` (derived N/A items left out)."""
     from bargaining.models.audit import AuditCase
     from bargaining.rules.compliance import WAGE_AGREEMENT_CHECKLIST_V1, derived_na
     from workflows.audit_engine import case_facts
@@ -254,7 +256,7 @@ def all_compliant_answers(world: AuditWorld, case_number: str) -> dict[str, tupl
     with unit_of_work(world.db, write=False) as uow:
         case = uow.session.scalar(select(AuditCase).where(AuditCase.number == case_number))
         assert case is not None
-        facts = case_facts(uow.session, case, TODAY + timedelta(days=10))
+        facts = case_facts(uow.session, case, on or TODAY + timedelta(days=10))
     return {
         item.code: ("compliant", None)
         for item in WAGE_AGREEMENT_CHECKLIST_V1.items
