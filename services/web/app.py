@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError as SQLDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bargaining.config import Settings, check_production_ready, load_settings
@@ -39,6 +40,17 @@ CSP = (
 )
 
 
+def _security_headers(request: Request, response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if not request.url.path.startswith("/static"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api")
 
@@ -49,11 +61,12 @@ def _error_json(code: str, message: str, status: int, details: dict[str, Any] | 
     )
 
 
-def _log_refusal(request: Request, exc: DomainError) -> None:
+def _log_refusal(request: Request, reason: str) -> None:
     ctx = getattr(request.state, "ctx", None)
-    if ctx is None:
+    if ctx is None or getattr(request.state, "refusal_handled", False):
         return
-    log.warning("refused %s %s for %s: %s", request.method, request.url.path, ctx.username, exc.message)
+    request.state.refusal_handled = True
+    log.warning("refused %s %s for %s: %s", request.method, request.url.path, ctx.username, reason)
     from workflows.events import write_event
 
     try:
@@ -63,9 +76,9 @@ def _log_refusal(request: Request, exc: DomainError) -> None:
                 None,
                 "access_denied",
                 actor=ctx.actor,
-                role=",".join(sorted(ctx.roles)),
+                role=",".join(sorted(ctx.roles))[:32],  # events.role is VARCHAR(32)
                 now=runtime.utcnow(),
-                reason=exc.message,
+                reason=reason,
                 request_id=ctx.request_id,
                 payload={"method": request.method, "path": request.url.path[:300]},
             )
@@ -109,20 +122,17 @@ def create_app(
     async def headers(request: Request, call_next: Any) -> Response:
         rid = request_id(request)
         response: Response = await call_next(request)
+        if response.status_code in (403, 404):
+            # a page that shows a refusal itself (e.g. inline next to its form) is logged here
+            _log_refusal(request, f"HTTP {response.status_code}")
         response.headers["X-Request-Id"] = rid
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if not request.url.path.startswith("/static"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+        return _security_headers(request, response)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if isinstance(exc, Forbidden | NotFound):
-            _log_refusal(request, exc)
+            _log_refusal(request, exc.message)
+        request.state.refusal_handled = True  # other refusals (CSRF, sign-in) are not access_denied
         if _is_api(request):
             return _error_json(exc.code, exc.message, exc.http_status, exc.details)
         if isinstance(exc, NeedsSignIn):
@@ -149,22 +159,40 @@ def create_app(
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = {404: "页面不存在。", 405: "不支持的请求方法。"}.get(exc.status_code, str(exc.detail))
         if _is_api(request):
-            return _error_json("http_error", message, exc.status_code)
-        return render(
-            request,
-            "error.html",
-            {"message": message, "status": exc.status_code},
-            status_code=exc.status_code,
-        )
+            response: Response = _error_json("http_error", message, exc.status_code)
+        else:
+            response = render(
+                request,
+                "error.html",
+                {"message": message, "status": exc.status_code},
+                status_code=exc.status_code,
+            )
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
+
+    @app.exception_handler(SQLDataError)
+    @app.exception_handler(OverflowError)
+    async def unusable_input(request: Request, exc: Exception) -> Response:
+        # e.g. a NUL byte PostgreSQL cannot store, or an id beyond the database's integer range
+        log.info("unusable input on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        message = "请求中含有无法处理的数据（如不可见的控制字符或超出范围的数字）。"
+        if _is_api(request):
+            return _error_json("invalid_request", message, 422)
+        return render(request, "error.html", {"message": message, "status": 422}, status_code=422)
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         if _is_api(request):
-            return _error_json(
-                "internal_error", "服务器内部错误，已记录。", 500, {"request_id": request_id(request)}
+            return _security_headers(
+                request,
+                _error_json(
+                    "internal_error", "服务器内部错误，已记录。", 500, {"request_id": request_id(request)}
+                ),
             )
-        return HTMLResponse("<h1>服务器内部错误</h1><p>已记录，请联系管理员。</p>", status_code=500)
+        return _security_headers(
+            request, HTMLResponse("<h1>服务器内部错误</h1><p>已记录，请联系管理员。</p>", status_code=500)
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,324 @@
+"""CSRF on every form and on the cookie-authenticated API, security headers, the production secret."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bargaining.config import DEVELOPMENT_SECRET, Settings
+from bargaining.errors import ValidationError
+from services.web.app import create_app
+
+from .harness import PASSWORD, WebWorld, app_routes, csrf_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# ---- CSRF on forms ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormPost:
+    url: Callable[[WebWorld], str]
+    data: Callable[[WebWorld], dict[str, Any]]
+    files: Callable[[WebWorld], dict[str, Any]] | None = None  # multipart upload
+    control: int = 303  # the answer with the right token
+    writes: bool = True  # and whether that answer changed something
+
+
+def _xlsx(w: WebWorld) -> dict[str, Any]:
+    from services.rate_tables import export_xlsx
+
+    from .harness import RATE_TABLE
+
+    data = export_xlsx({**RATE_TABLE, "name": "导入表", "currency": "CNY", "notes": None})
+    return {"file": ("rates.xlsx", data, "application/octet-stream")}
+
+
+# One valid submission per form route, as the federation admin (who may submit every one of them).
+FORM_POSTS: dict[str, FormPost] = {
+    "/logout": FormPost(lambda w: "/logout", lambda w: {}),
+    "/inbox/reassign": FormPost(
+        lambda w: "/inbox/reassign", lambda w: {"case": str(w.case_id), "instructor": "zhang"}
+    ),
+    "/cases/new": FormPost(
+        lambda w: "/cases/new", lambda w: {"kind": "enterprise", "enterprise": w.world.tea_codes[0]}
+    ),
+    "/cases/{ref}/actions/{trigger}": FormPost(
+        lambda w: f"/cases/{w.case_id}/actions/record_round",
+        lambda w: {"chair_side": "worker", "minutes": "第二次协商", "expected_version": str(w.version())},
+    ),
+    "/cases/{ref}/representatives": FormPost(
+        lambda w: f"/cases/{w.case_id}/representatives",
+        lambda w: {"side": "worker", "name": "赵六", "expected_version": str(w.version())},
+    ),
+    "/cases/{ref}/terms": FormPost(
+        lambda w: f"/cases/{w.case_id}/terms",
+        lambda w: {"payment_day": "20", "expected_version": str(w.version())},
+    ),
+    "/cases/{ref}/coverage": FormPost(
+        lambda w: f"/cases/{w.sector_case_id}/coverage", lambda w: {"codes": w.world.tea_codes[1]}
+    ),
+    # the sector case is not in force: the right token reaches the business refusal, nothing written
+    "/cases/{ref}/adoptions": FormPost(
+        lambda w: f"/cases/{w.sector_case_id}/adoptions", lambda w: {}, control=422, writes=False
+    ),
+    "/cases/{ref}/rates/import": FormPost(
+        lambda w: f"/cases/{w.case_id}/rates/import", lambda w: {}, files=_xlsx
+    ),
+    "/cases/{ref}/rates/{index}": FormPost(
+        lambda w: f"/cases/{w.case_id}/rates/0",
+        lambda w: {
+            "name": "茶叶采摘计件单价表",
+            "unit": "斤",
+            "row_code__0": "BUD",
+            "quota__0": "3.5",
+            "period_code__0": "P01",
+            "period_start__0": "2026-03-10",
+            "period_end__0": "2026-03-16",
+            "cell__0__0": "44",
+        },
+    ),
+}
+
+
+def _form_routes(app: Any) -> set[str]:
+    return {path for method, path in app_routes(app) if method == "POST" and not path.startswith("/api")}
+
+
+def test_every_form_route_is_covered_here(sqlite_web: WebWorld) -> None:
+    missing = _form_routes(sqlite_web.app) - set(FORM_POSTS) - {"/login"}
+    assert not missing, f"form routes without a CSRF test: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("route", sorted(FORM_POSTS))
+def test_form_refused_without_or_with_a_wrong_csrf_token_and_nothing_written(
+    sqlite_web: WebWorld, route: str
+) -> None:
+    web = sqlite_web
+    if ("POST", route) not in app_routes(web.app):
+        pytest.skip(f"{route} is not served by this version of the app")
+    post = FORM_POSTS[route]
+    client, csrf = web.signed_in("admin")
+    before = web.snapshot()
+    for token in (None, "", "wrong-" + csrf[6:], csrf + "x"):
+        data = post.data(web)
+        if token is not None:
+            data["csrf_token"] = token
+        files = post.files(web) if post.files else None
+        response = client.post(post.url(web), data=data, files=files)
+        assert response.status_code == 403, (route, token, response.text[:300])
+        assert "CSRF" in response.text
+        assert web.snapshot() == before, (route, token)
+    assert client.get("/inbox").status_code == 200  # still signed in: /logout was refused too
+    # the control: the same submission with the session's token goes through (and writes)
+    files = post.files(web) if post.files else None
+    response = client.post(post.url(web), data={**post.data(web), "csrf_token": csrf}, files=files)
+    assert response.status_code == post.control, response.text[:500]
+    assert (web.snapshot() != before) is post.writes
+
+
+def test_login_form_refused_without_the_pre_sign_in_token(sqlite_web: WebWorld) -> None:
+    web = sqlite_web
+    client = web.client()
+    form = client.get("/login")
+    good = csrf_of(form.text)
+    before = web.snapshot()
+    for token in (None, "wrong", good + "x"):
+        data = {"username": "zhang", "password": PASSWORD, "next": "/"}
+        if token is not None:
+            data["csrf_token"] = token
+        response = client.post("/login", data=data)
+        assert response.status_code == 403
+        assert "表单已失效" in response.text
+        assert "bargaining_session" not in client.cookies
+        assert web.snapshot() == before  # no attempt recorded, no session opened
+    # a token that matches no cookie (a forged cross-site form) is refused as well
+    other = web.client()
+    forged = other.post("/login", data={"username": "zhang", "password": PASSWORD, "csrf_token": good})
+    assert forged.status_code == 403
+    assert web.snapshot() == before
+    assert (
+        client.post(
+            "/login", data={"username": "zhang", "password": PASSWORD, "csrf_token": good}
+        ).status_code
+        == 303
+    )
+
+
+# ---- CSRF on the API --------------------------------------------------------------------------------
+
+
+API_CHANGES: dict[tuple[str, str], Callable[[WebWorld], tuple[str, dict[str, Any]]]] = {
+    ("POST", "/api/cases"): lambda w: (
+        "/api/cases",
+        {"kind": "enterprise", "enterprise": w.world.tea_codes[2]},
+    ),
+    ("POST", "/api/cases/{ref}/actions/{trigger}"): lambda w: (
+        f"/api/cases/{w.case_id}/actions/record_round",
+        {"expected_version": w.version(), "values": {"chair_side": "worker", "minutes": "纪要"}},
+    ),
+    ("POST", "/api/cases/{ref}/representatives"): lambda w: (
+        f"/api/cases/{w.case_id}/representatives",
+        {"expected_version": w.version(), "side": "employer", "name": "钱七"},
+    ),
+    ("PUT", "/api/cases/{ref}/agreement"): lambda w: (
+        f"/api/cases/{w.case_id}/agreement",
+        {"expected_version": w.version(), "terms": {"payment_day": 10}},
+    ),
+}
+
+
+def _unsafe_api_routes(app: Any) -> set[tuple[str, str]]:
+    return {
+        (method, path)
+        for method, path in app_routes(app)
+        if path.startswith("/api") and method not in ("GET", "HEAD", "OPTIONS", "MOUNT")
+    }
+
+
+def test_every_unsafe_api_route_is_covered_here(sqlite_web: WebWorld) -> None:
+    assert _unsafe_api_routes(sqlite_web.app) == set(API_CHANGES)
+
+
+@pytest.mark.parametrize("route", sorted(API_CHANGES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_cookie_api_needs_the_csrf_header_token_api_does_not(
+    sqlite_web: WebWorld, route: tuple[str, str]
+) -> None:
+    web = sqlite_web
+    method = route[0]
+    client, csrf = web.signed_in("zhang")
+    before = web.snapshot()
+    for header in (None, "", "wrong", csrf + "x"):
+        url, body = API_CHANGES[route](web)
+        headers = {} if header is None else {"X-CSRF-Token": header}
+        response = client.request(method, url, json=body, headers=headers)
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["code"] == "csrf"
+        assert web.snapshot() == before
+    url, body = API_CHANGES[route](web)
+    ok = client.request(method, url, json=body, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code in (200, 201), ok.text
+    # a program with a token needs no CSRF header (and sends no cookie)
+    url, body = API_CHANGES[route](web)
+    if method == "POST" and url == "/api/cases":
+        body = {"kind": "sector", "sector": "tea"}
+    program = web.client().request(method, url, json=body, headers=web.bearer("zhang"))
+    assert program.status_code in (200, 201), program.text
+    # safe methods with the cookie need no header
+    assert client.get("/api/me").status_code == 200
+
+
+# ---- security headers -------------------------------------------------------------------------------
+
+
+def _check_headers(response: Any, where: str) -> None:
+    h = response.headers
+    csp = h.get("content-security-policy", "")
+    directives = {d.strip().split(" ")[0]: d.strip() for d in csp.split(";") if d.strip()}
+    assert directives.get("frame-ancestors") == "frame-ancestors 'none'", where
+    assert "default-src" in directives and "'self'" in directives["default-src"], where
+    assert "unsafe-inline" not in directives.get("script-src", ""), where
+    assert h.get("x-content-type-options") == "nosniff", where
+    assert h.get("x-frame-options") == "DENY", where
+    assert h.get("referrer-policy") in ("same-origin", "no-referrer", "strict-origin-when-cross-origin"), (
+        where
+    )
+
+
+def test_security_headers_on_pages_api_errors_redirects_and_static(sqlite_web: WebWorld) -> None:
+    w = sqlite_web
+    anonymous = w.client()
+    client, _ = w.signed_in("zhang")
+    token = w.bearer("zhang")
+    responses = {
+        "login page": anonymous.get("/login"),
+        "redirect to sign-in": anonymous.get("/inbox"),
+        "refused login form": anonymous.post("/login", data={"username": "x"}),
+        "inbox": client.get("/inbox"),
+        "case page": client.get(f"/cases/{w.case_id}"),
+        "page 404": client.get("/cases/999999"),
+        "unknown page": client.get("/no-such-page"),
+        "api": anonymous.get("/api/me", headers=token),
+        "api 401": anonymous.get("/api/me"),
+        "api 404": anonymous.get("/api/cases/999999", headers=token),
+        "api 422": anonymous.post(f"/api/cases/{w.case_id}/representatives", json={}, headers=token),
+        "api csrf 403": client.post("/api/cases", json={}),
+        "openapi": anonymous.get("/openapi.json"),
+        "static": anonymous.get("/static/app.css"),
+        "healthz": anonymous.get("/healthz"),
+    }
+    for where, response in responses.items():
+        assert response.status_code < 500, where
+        _check_headers(response, where)
+    assert responses["inbox"].headers.get("cache-control") == "no-store"
+    assert responses["api"].headers.get("cache-control") == "no-store"
+
+
+def test_security_headers_on_an_internal_error(sqlite_web: WebWorld) -> None:
+    app = create_app(sqlite_web.settings, sqlite_web.db, scheduler=False)
+
+    def boom() -> None:
+        raise RuntimeError("kaput")
+
+    app.add_api_route("/api/boom", boom)
+    app.add_api_route("/boom", boom)
+    client = sqlite_web.client(app=app)
+    api = client.get("/api/boom")
+    page = client.get("/boom")
+    assert api.status_code == page.status_code == 500
+    assert api.json()["error"]["code"] == "internal_error"
+    assert "kaput" not in api.text and "kaput" not in page.text  # no internals shown
+    _check_headers(api, "api 500")
+    _check_headers(page, "page 500")
+
+
+# ---- the production secret ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+@pytest.mark.parametrize("secret", [DEVELOPMENT_SECRET, "short-secret", "x" * 31])
+def test_create_app_refuses_a_default_or_weak_secret_outside_development(
+    sqlite_web: WebWorld, environment: str, secret: str
+) -> None:
+    settings = replace(sqlite_web.settings, environment=environment, secret_key=secret)
+    with pytest.raises(ValidationError, match="BARGAINING_SECRET_KEY"):
+        create_app(settings, sqlite_web.db, scheduler=False)
+
+
+def test_create_app_starts_in_production_with_a_strong_secret(sqlite_web: WebWorld) -> None:
+    settings: Settings = replace(sqlite_web.settings, environment="production", secret_key="s" * 48)
+    app = create_app(settings, sqlite_web.db, scheduler=False)
+    assert sqlite_web.client(app=app).get("/healthz").json() == {"status": "ok"}
+
+
+def test_development_may_use_the_default_secret(sqlite_web: WebWorld) -> None:
+    settings = replace(sqlite_web.settings, environment="development", secret_key=DEVELOPMENT_SECRET)
+    assert create_app(settings, sqlite_web.db, scheduler=False) is not None
+
+
+@pytest.mark.parametrize("secret", [None, DEVELOPMENT_SECRET, "too-short"])
+def test_cli_serve_refuses_production_without_a_real_secret(tmp_path: Path, secret: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BARGAINING_")}
+    env.update(BARGAINING_ENV="production", BARGAINING_DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3")
+    if secret is not None:
+        env["BARGAINING_SECRET_KEY"] = secret
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "serve", "--port", "1", "--no-scheduler"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("错误：") and "BARGAINING_SECRET_KEY" in lines[0]
+    assert done.stdout == ""
