@@ -58,8 +58,8 @@ def load_year(
         row.loaded_at = now
         s.add(row)
         s.flush()
-        runtime.forget_calendar()
-        changed = recompute_provisional(s, runtime.calendar(s), now)
+        # Built from the uncommitted row and not cached: a rollback must not leave a phantom year.
+        changed = recompute_provisional(s, runtime.calendar(s, cache=False), now)
         write_event(
             s,
             None,

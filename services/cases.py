@@ -162,7 +162,12 @@ NOT_IN_PROGRESS = ("in_force", "expired", "terminated")
 
 
 def _refuse_second_open_case(session: Session, kind: str, enterprise: Enterprise) -> None:
-    """One bargaining round at a time per enterprise and kind (a renewal may start while in force)."""
+    """One bargaining round at a time per enterprise and kind (a renewal may start while in force).
+
+    The enterprise row is locked first on PostgreSQL, so two concurrent creations queue and the second
+    sees the first (SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Enterprise.id).where(Enterprise.id == enterprise.id).with_for_update())
     open_number = session.scalar(
         select(Case.number).where(
             Case.enterprise_id == enterprise.id, Case.kind == kind, Case.state.not_in(NOT_IN_PROGRESS)

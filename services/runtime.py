@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bargaining.config import load_settings
@@ -14,8 +13,7 @@ from bargaining.db import Database, open_database
 from bargaining.models import CalendarYear
 from bargaining.rules.calendar import HolidayCalendar, YearSchedule
 
-_CALENDAR_TTL_S = 60.0
-_calendar_cache: dict[str, tuple[float, HolidayCalendar]] = {}
+_calendar_cache: dict[str, tuple[tuple[object, ...], HolidayCalendar]] = {}
 
 
 @lru_cache(maxsize=8)
@@ -23,15 +21,17 @@ def database(url: str | None = None) -> Database:
     return open_database(url or load_settings().database_url)
 
 
-def calendar(session: Session) -> HolidayCalendar:
+def calendar(session: Session, *, cache: bool = True) -> HolidayCalendar:
     """The package's holiday data plus every year loaded into the database.
 
-    Cached per database for a minute, so a year loaded by another process is seen soon after;
-    the process that loads a year drops its cache at once.
+    Cached per database and checked on every call against a cheap fingerprint of the loaded years
+    (count and latest load time), so a year loaded by any process is used at once by all of them.
+    ``cache=False`` builds from what this session sees (e.g. an uncommitted load) without keeping it.
     """
     key = str(session.get_bind().url)
+    fingerprint = tuple(session.execute(select(func.count(), func.max(CalendarYear.loaded_at))).one())
     hit = _calendar_cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < _CALENDAR_TTL_S:
+    if cache and hit is not None and hit[0] == fingerprint:
         return hit[1]
     extra = [
         YearSchedule(
@@ -43,7 +43,8 @@ def calendar(session: Session) -> HolidayCalendar:
         for row in session.scalars(select(CalendarYear))
     ]
     cal = HolidayCalendar(extra)
-    _calendar_cache[key] = (time.monotonic(), cal)
+    if cache:
+        _calendar_cache[key] = (fingerprint, cal)
     return cal
 
 

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from bargaining.db import Database
 
@@ -37,13 +38,22 @@ class Leadership:
     def acquire(self) -> bool:
         if not self.db.is_postgres:
             return self._file_lock()
-        if self.connection is None:
-            self.connection = self.db.write_engine.connect()
-        got = self.connection.execute(
-            text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
-        ).scalar()
-        self.connection.commit()
-        return bool(got)
+        try:
+            if self.connection is None:
+                self.connection = self.db.write_engine.connect()
+            got = self.connection.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+            ).scalar()
+            self.connection.commit()
+            return bool(got)
+        except DBAPIError:
+            # Lost connection (restart, failover): drop it; the next tick reconnects and competes again.
+            log.warning("scheduler lost its database connection; will retry", exc_info=True)
+            if self.connection is not None:
+                self.connection.invalidate()
+                self.connection.close()
+            self.connection = None
+            return False
 
     def _file_lock(self) -> bool:
         if self.lock_file is not None:
@@ -62,7 +72,13 @@ class Leadership:
 
     def release(self) -> None:
         if self.connection is not None:
-            self.connection.close()  # closing the session releases the lock
+            # A pooled connection outlives close(), so give the lock back explicitly.
+            try:
+                self.connection.execute(text("SELECT pg_advisory_unlock_all()"))
+                self.connection.commit()
+            except DBAPIError:
+                self.connection.invalidate()
+            self.connection.close()
             self.connection = None
         if self.lock_file is not None:
             self.lock_file.close()  # closing the file releases the lock
@@ -70,10 +86,10 @@ class Leadership:
 
 
 def tick(db: Database, leadership: Leadership) -> None:
-    if not leadership.acquire():
-        log.debug("another scheduler leads; idle")
-        return
     try:
+        if not leadership.acquire():
+            log.debug("another scheduler leads; idle")
+            return
         report = sweep(db, keep_details=False)
     except Exception:  # keep ticking; the deadline rows are still there for the next tick
         log.exception("deadline sweep failed")

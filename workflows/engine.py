@@ -7,10 +7,11 @@ writes land together or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from bargaining.actors import Actor
 from bargaining.errors import Conflict, TransitionRefused, ValidationError
@@ -138,7 +139,10 @@ def fire(
     now: datetime,
     request_id: str | None = None,
     expected_version: int | None = None,
+    legal_today: date | None = None,
 ) -> FireResult:
+    """Fire ``trigger``. ``legal_today`` overrides the legal date the action takes effect on (the
+    sweep passes the day a deadline fell due, so a late sweep records the lawful date, not its own)."""
     machine_def = compiled(case.definition_name, case.definition_version)
     definition = machine_def.definition
     action = definition.action(trigger)
@@ -161,6 +165,8 @@ def fire(
         reason=reason,
         request_id=request_id,
     )
+    if legal_today is not None:
+        ctx.today = legal_today
     if case.state not in action.sources:
         raise TransitionRefused(refusal_reasons(ctx)[0], details={"reasons": refusal_reasons(ctx)})
     ctx.values = parse_fields(action.fields, values or {}, ctx.today)
@@ -176,7 +182,8 @@ def fire(
     if not machine_def.machine.events[trigger].trigger(case, ctx=ctx):
         raise TransitionRefused(f"不能{action.label}：没有满足条件的去向")
     ctx.dest = case.state
-    case.updated_at = now  # always dirties the row, so the optimistic-lock version moves on
+    case.updated_at = now
+    flag_modified(case, "updated_at")  # an UPDATE even when the time is unchanged: the version always moves
 
     for effect in action.effects:
         effect(ctx)
@@ -232,6 +239,7 @@ def record(
 ) -> Event:
     """An event for a change that is not a workflow action (e.g. editing the agreement's terms)."""
     case.updated_at = now
+    flag_modified(case, "updated_at")
     return write_event(
         session,
         case,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, JSONData, utcnow
@@ -72,7 +72,7 @@ class CaseCoverage(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     headcount: Mapped[int] = mapped_column(default=0)
     # False once an enterprise declined a sector agreement where it binds only those accepting it.
-    bound: Mapped[bool] = mapped_column(default=True)
+    bound: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Representative(Base):
@@ -120,7 +120,7 @@ class CongressVote(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     # Set when a sector agreement is approved enterprise by enterprise instead of by a sector congress.
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
-    accepted: Mapped[bool] = mapped_column(default=True)  # the enterprise accepted/sealed it (SH, SD)
+    accepted: Mapped[bool] = mapped_column(default=True, server_default=true())  # accepted/sealed (SH, SD)
     held_on: Mapped[date]
     total: Mapped[int]
     present: Mapped[int]

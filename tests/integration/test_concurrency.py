@@ -137,12 +137,6 @@ def test_concurrent_firing_on_different_cases_both_succeed(db: Database, trigger
         assert snapshot(db, case_id).triggers().count(trigger) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.fire/record only assign case.updated_at = now; when it equals the stored value "
-    "SQLAlchemy emits no UPDATE, so the optimistic-lock version does not move and a stale "
-    "expected_version is accepted (workflows/engine.py, fire() and record())",
-)
 def test_two_changes_stamped_with_the_same_instant_each_move_the_version(db: Database) -> None:
     """A coarse clock, a replayed import or `sweep --now` can give two requests the same instant."""
     w = build_world(db)
@@ -168,14 +162,6 @@ def test_two_new_cases_for_one_enterprise_at_once(
     until the other one got there too, or 1 s passed: a correct implementation serialises the two
     before the check, so the second never gets there while the first is open.
     """
-    if db.is_postgres:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="services/cases.py create_case: _refuse_second_open_case is a check-then-insert "
-                "without a lock or a unique index; on PostgreSQL two concurrent requests both pass it",
-            )
-        )
     w = build_world(db)
     code = add_street_enterprise(w)
     meet = threading.Barrier(2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -100,11 +99,6 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
     assert _diff(empty_url, Base.metadata, server_defaults=False) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="migrations/versions/20261126_0003: case_coverage.bound and congress_votes.accepted are added "
-    "with server_default=true(), the models (bargaining/models/case.py) have only a Python default",
-)
 def test_migrated_server_defaults_match_the_models(empty_url: str) -> None:
     upgrade(empty_url)
     assert _diff(empty_url, Base.metadata, server_defaults=True) == []

@@ -120,11 +120,6 @@ def test_a_bad_notice_is_refused_and_changes_nothing(db: Database) -> None:
         assert uow.session.get(CalendarYear, 2027) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/calendar_admin.py load_year caches (runtime.calendar) a calendar built from its "
-    "own uncommitted row; when the transaction rolls back the process keeps using the phantom year",
-)
 def test_a_failed_load_leaves_no_phantom_calendar(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     w = build_world(db)
 
@@ -142,12 +137,6 @@ def test_a_failed_load_leaves_no_phantom_calendar(db: Database, monkeypatch: pyt
     assert (_response(db, case_id).due, _response(db, case_id).provisional) == (date(2027, 2, 9), True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/runtime.py calendar() caches for 60 s per process; a deadline another process "
-    "computes in that window after load_year stays provisional with a weekend-only due date, and "
-    "nothing (neither the sweep nor a later load) recomputes it",
-)
 def test_deadline_computed_by_another_process_right_after_a_load_is_not_left_provisional(
     db: Database,
 ) -> None:

@@ -249,14 +249,6 @@ def test_second_scheduler_idles_while_the_first_leads(db: Database) -> None:
 
 
 def test_released_leadership_hands_over(db: Database, request: pytest.FixtureRequest) -> None:
-    if db.is_postgres:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="services/scheduler.py Leadership.release only closes the SQLAlchemy Connection, "
-                "which returns the PostgreSQL session to the pool with its advisory lock still held",
-            )
-        )
     other_process = open_database(db.url)
     first, second = Leadership(db), Leadership(other_process)
     try:
@@ -271,12 +263,6 @@ def test_released_leadership_hands_over(db: Database, request: pytest.FixtureReq
         other_process.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/scheduler.py Leadership.acquire keeps a broken connection after it is lost "
-    "(PostgreSQL restart, failover, idle timeout): every later tick raises PendingRollbackError and "
-    "the only scheduler never sweeps again",
-)
 def test_scheduler_recovers_after_losing_its_database_connection(pg_db: Database) -> None:
     w = build_world(pg_db)
     leader = Leadership(pg_db)

@@ -62,6 +62,16 @@ def test_generated_federation_sweeps_exactly_the_due_deadlines(db: Database) -> 
         due = {d.id: (d.case_id, d.kind, d.on_expiry) for d in overdue}
         systems = {i: v for i, v in due.items() if v[2] != "escalate"}
         assert {v[2] for v in systems.values()} == {"deem_approved", "expire", "open_renewal"}
+        # Case.next_due is the earliest running (open, not paused) deadline, as the engine keeps it.
+        running = dict(
+            s.execute(
+                select(Deadline.case_id, func.min(Deadline.due))
+                .where(Deadline.closed_at.is_(None), Deadline.paused_at.is_(None))
+                .group_by(Deadline.case_id)
+            ).all()
+        )
+        next_due = dict(s.execute(select(Case.id, Case.next_due)).all())
+        assert next_due == {case_id: running.get(case_id) for case_id in next_due}
         # Agreements past the congress carry the hash the engine recomputes from the stored terms.
         approved = s.scalars(select(Agreement).where(Agreement.approved_text_hash.is_not(None)).limit(50))
         for agreement in approved:
