@@ -3,7 +3,7 @@
 Both are rendered from one dict (``report_data``) built with a handful of aggregate queries:
 scope, the sampling record, results by stratum and by checklist item, the compliance (履约)
 rate, amounts owed and recovered, open rectifications, and every case. Charts: bar charts of
-the compliance rate by stratum and of non-compliance by item (SVG in the PDF, native charts in
+the compliance rate by stratum and of non-compliance by item (bars drawn as blocks in the PDF, native charts in
 the workbook). Heavy libraries are imported only when a report is rendered.
 """
 
@@ -106,6 +106,8 @@ def report_data(db: Database, actor: Actor, ref: str | int, *, now: datetime | N
                 {
                     "stratum": stratum,
                     "label": describe_stratum(stratum, labels),
+                    "group": stratum.split("|")[0],
+                    "group_label": describe_stratum(stratum.split("|")[0], labels),
                     "population": population.get(stratum, {}).get("population", 0),
                     "cases": row["cases"],
                     "inspected": row["inspected"],
@@ -330,43 +332,50 @@ class Bar:
     note: str = ""
 
 
-def bar_chart_svg(
-    title: str, bars: list[Bar], *, maximum: Decimal = Decimal(100), unit: str = "%", color: str = "#b91c1c"
+MAX_BARS = 24
+
+
+def bar_chart_html(
+    title: str, bars: list[Bar], *, color: str = "#b91c1c", maximum: Decimal = Decimal(100)
 ) -> str:
-    """A horizontal bar chart as SVG with presentation attributes only (no style attributes)."""
-    row, left, width = 22, 230, 300
-    height = 30 + row * max(len(bars), 1)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{left + width + 90}" height="{height}" '
-        f'viewBox="0 0 {left + width + 90} {height}" font-family="Noto Sans CJK SC" role="img" '
-        f'aria-label="{escape(title)}">',
-        f'<text x="0" y="14" font-size="13" font-weight="bold" fill="#1f2937">{escape(title)}</text>',
-    ]
-    for i, bar in enumerate(bars):
-        y = 26 + i * row
-        label = bar.label if len(bar.label) <= 18 else bar.label[:17] + "…"
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 14}" font-size="11" text-anchor="end" fill="#1f2937">{escape(label)}</text>'
+    """A horizontal bar chart in plain blocks (for the PDF: WeasyPrint lays blocks out far faster
+    than SVG text). Only the bar widths are inline styles; the report is never served to a browser."""
+    rows = [f'<div class="chart"><p class="chart-title">{escape(title)}</p>']
+    for bar in bars:
+        share = Decimal(0) if bar.value is None or maximum <= 0 else min(Decimal(1), bar.value / maximum)
+        value = "—" if bar.value is None else f"{bar.value}%"
+        rows.append(
+            f'<div class="bar-row"><span class="bar-label">{escape(bar.label)}</span>'
+            f'<span class="bar-track"><span class="bar-fill" style="width: {share * 100:.1f}%; '
+            f'background: {color}"></span></span><span class="bar-value">{escape(value + bar.note)}</span></div>'
         )
-        parts.append(f'<rect x="{left}" y="{y + 3}" width="{width}" height="{row - 8}" fill="#f1f5f9"/>')
-        if bar.value is not None and maximum > 0:
-            w = int(min(Decimal(1), bar.value / maximum) * width)
-            parts.append(f'<rect x="{left}" y="{y + 3}" width="{w}" height="{row - 8}" fill="{color}"/>')
-        text = "—" if bar.value is None else f"{bar.value}{unit}"
-        parts.append(
-            f'<text x="{left + width + 6}" y="{y + 14}" font-size="11" fill="#1f2937">{escape(text + bar.note)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    rows.append("</div>")
+    return "".join(rows)
+
+
+def _stratum_bars(strata: list[dict[str, Any]]) -> tuple[str, list[Bar]]:
+    """One bar per stratum, or per value of the first stratification dimension when there are many."""
+    if len(strata) <= MAX_BARS:
+        return "各层履约率", [
+            Bar(r["label"], r["rate"], f"（{r['compliant']}/{r['inspected']}）") for r in strata
+        ]
+    groups: dict[str, list[int]] = {}
+    labels: dict[str, str] = {}
+    for r in strata:
+        entry = groups.setdefault(r["group"], [0, 0])
+        entry[0] += r["compliant"]
+        entry[1] += r["inspected"]
+        labels[r["group"]] = r["group_label"]
+    return "履约率（按分层第一维度汇总）", [
+        Bar(labels[g], compliance_rate(c, n), f"（{c}/{n}）") for g, (c, n) in sorted(groups.items())
+    ][:60]
 
 
 def charts(data: dict[str, Any]) -> dict[str, str]:
+    title, bars = _stratum_bars(data["strata"])
     return {
-        "by_stratum": bar_chart_svg(
-            "各层履约率",
-            [Bar(r["label"], r["rate"], f"（{r['compliant']}/{r['inspected']}）") for r in data["strata"]],
-        ),
-        "by_item": bar_chart_svg(
+        "by_stratum": bar_chart_html(title, bars),
+        "by_item": bar_chart_html(
             "各检查项不符合率",
             [
                 Bar(i["title"], i["noncompliance_rate"], f"（{i['noncompliant']}/{i['checked']}）")
