@@ -152,7 +152,10 @@ class AuditFireContext:
 
     def facts(self) -> CaseFacts:
         if "facts" not in self._cache:
-            self._cache["facts"] = case_facts(self.session, self.case, self.today)
+            # Date-dependent N/A rules are read as of the inspection (the date entered, or recorded).
+            on = self.values.get("inspected_on")
+            day = on if isinstance(on, date) else (self.case.inspected_on or self.today)
+            self._cache["facts"] = case_facts(self.session, self.case, day)
         facts: CaseFacts = self._cache["facts"]
         return facts
 

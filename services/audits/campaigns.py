@@ -48,7 +48,7 @@ from workflows.audit_engine import current_definition, write_audit_event
 from workflows.audit_engine import fire as fire_audit
 
 from .. import runtime
-from ..repository import get_org_unit
+from ..repository import get_org_unit, visible_enterprises
 from ..uow import unit_of_work
 from .checklists import find_template
 from .frame import build_frame, frame_definition
@@ -346,9 +346,9 @@ def declare_link(
         user = s.scalar(select(User).where(User.username == username))
         if user is None:
             raise NotFound(f"找不到用户 {username}。")
-        row = s.scalar(select(Enterprise).where(Enterprise.credit_code == enterprise.strip().upper()))
+        row = s.scalar(visible_enterprises(actor).where(Enterprise.credit_code == enterprise.strip().upper()))
         if row is None:
-            raise NotFound(f"找不到企业 {enterprise}。")
+            raise NotFound(f"找不到企业 {enterprise}，或不在您的管辖范围内。")
         link = s.scalar(
             select(InspectorLink).where(
                 InspectorLink.user_id == user.id, InspectorLink.enterprise_id == row.id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,7 +40,7 @@ from bargaining.rules.compliance import (
     derived_na,
     score,
 )
-from bargaining.rules.periods import legal_date
+from bargaining.rules.periods import LEGAL_TZ, legal_date
 from bargaining.rules.sampling import ALLOCATION_LABELS, AllocationRule, describe_stratum
 from workflows import audit_engine
 
@@ -92,11 +93,25 @@ def _labels(s: Session, org_path: str) -> dict[str, str]:
     return {**region_names(s, org_path), **sector_names(s)}
 
 
-def _event_row(e: AuditEvent, definition_label: Any = None) -> dict[str, Any]:
+def local_time(value: datetime | None) -> str:
+    """A UTC instant as China time for people: ``2026-03-04 09:00``."""
+    return value.astimezone(LEGAL_TZ).strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def _target(fraction: str | None) -> str:
+    """An exact share like ``3/2`` as people read it (``1.5``)."""
+    if not fraction:
+        return ""
+    value = Fraction(fraction)
+    return str(value.numerator) if value.denominator == 1 else f"{float(value):.2f}".rstrip("0")
+
+
+def _event_row(e: AuditEvent, definition: Any = None) -> dict[str, Any]:
     label = EVENT_LABELS.get(e.trigger, e.trigger)
-    if definition_label is not None and e.trigger not in EVENT_LABELS:
-        action = definition_label.action(e.trigger)
+    if definition is not None and e.trigger not in EVENT_LABELS:
+        action = definition.action(e.trigger)
         label = action.label if action else e.trigger
+    states = definition.state_label if definition is not None else (lambda name: name)
     return {
         "id": e.id,
         "trigger": e.trigger,
@@ -107,6 +122,9 @@ def _event_row(e: AuditEvent, definition_label: Any = None) -> dict[str, Any]:
         "role": e.role,
         "from": e.from_state,
         "to": e.to_state,
+        "from_label": states(e.from_state) if e.from_state else "",
+        "to_label": states(e.to_state) if e.to_state else "",
+        "time": local_time(e.at),
         "reason": e.reason,
         "payload": e.payload,
     }
@@ -221,6 +239,7 @@ def campaign_detail(
                 "label": SCHEDULE_LABELS[kind],
                 "at": times[kind].isoformat(),
                 "date": legal_date(times[kind]).isoformat(),
+                "time": local_time(times[kind]),
                 "scheduled": kind in entries,
                 "fired_at": fired.get(kind),
                 "outcome": entries[kind].outcome if kind in entries else None,
@@ -270,19 +289,19 @@ def _record_view(
         "as_of": record.frame_definition.get("as_of"),
         "agreement_rule": record.frame_definition.get("agreement_rule"),
         "risk_formula": record.frame_definition.get("risk_formula"),
-        "frozen_at": record.frozen_at.isoformat(),
+        "frozen_at": local_time(record.frozen_at),
         "frozen_by": users.get(record.frozen_by_id or 0, ""),
         "seed": record.seed,
         "seed_entropy": record.seed_entropy,
         "seed_source": SEED_SOURCES.get(record.seed_source or "", record.seed_source),
         "seed_provenance": record.seed_provenance,
-        "seed_fixed_at": record.seed_fixed_at.isoformat() if record.seed_fixed_at else None,
+        "seed_fixed_at": local_time(record.seed_fixed_at) or None,
         "seed_fixed_by": users.get(record.seed_fixed_by_id or 0, ""),
         "algorithm": f"{record.algorithm} 第{record.algorithm_version}版",
-        "drawn_at": record.drawn_at.isoformat() if record.drawn_at else None,
+        "drawn_at": local_time(record.drawn_at) or None,
         "drawn_by": users.get(record.drawn_by_id or 0, ""),
         "selection_sha256": record.selection_sha256,
-        "approved_at": record.approved_at.isoformat() if record.approved_at else None,
+        "approved_at": local_time(record.approved_at) or None,
         "approved_by": users.get(record.approved_by_id or 0, ""),
         "record_sha256": record.record_sha256,
         "strata": [
@@ -291,7 +310,7 @@ def _record_view(
                 "label": describe_stratum(st["stratum"], labels),
                 "population": st["population"],
                 "weight_total": st["weight_total"],
-                "target": allocation.get(st["stratum"], {}).get("target"),
+                "target": _target(allocation.get(st["stratum"], {}).get("target")),
                 "allocated": allocation.get(st["stratum"], {}).get("allocated"),
                 "shortfall": allocation.get(st["stratum"], {}).get("shortfall"),
             }
@@ -305,7 +324,7 @@ def _record_view(
                 "replaced": r.replaced_unit_id,
                 "replacement": r.replacement_unit_id,
                 "reason": r.reason,
-                "at": r.at.isoformat(),
+                "at": local_time(r.at),
                 "by": r.actor_name,
             }
             for r in s.scalars(
@@ -380,7 +399,8 @@ def audit_case_detail(
         template_row = s.get(ChecklistTemplateVersion, case.checklist_template_id)
         assert template_row is not None
         template = audit_engine.template_from_raw(template_row)
-        facts = audit_engine.case_facts(s, case, today)
+        # N/A rules that depend on dates are read as of the inspection once it is recorded.
+        facts = audit_engine.case_facts(s, case, case.inspected_on or today)
         answers = {
             a.item_code: a for a in s.scalars(select(AuditAnswer).where(AuditAnswer.audit_case_id == case.id))
         }

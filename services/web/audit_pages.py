@@ -16,13 +16,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from bargaining.errors import DomainError, Forbidden, TransitionRefused, ValidationError
-from bargaining.rules.compliance import WAGE_AGREEMENT_CHECKLIST_V1
 from bargaining.rules.sampling import ALLOCATION_LABELS
 from workflows import audit_engine
 from workflows.spec import WorkflowDefinition
 
 from ..audits import campaigns as camp
 from ..audits import cases as ac
+from ..audits.checklists import list_templates
 from ..audits.evidence import MAX_BYTES, TooLarge, open_evidence, store_evidence
 from ..audits.queries import audit_case_detail, campaign_detail, list_campaigns, my_audit_cases
 from ..audits.repository import AUDIT_ROLES
@@ -103,9 +103,9 @@ def _new_form(
             "sectors": sectors,
             "auditors": auditors,
             "methods": list(ALLOCATION_LABELS.items()),
+            "templates": list_templates(ctx.db),
             "error": error,
             "form": form,
-            "checklist": WAGE_AGREEMENT_CHECKLIST_V1,
         },
         status_code=status,
     )
@@ -151,6 +151,8 @@ async def new_campaign(request: Request, ctx: Ctx) -> Response:
             sample_size=_int(values.get("sample_size")),
             per_stratum=_int(values.get("per_stratum")),
             minimum_per_stratum=_int(values.get("minimum_per_stratum")),
+            checklist=values.get("checklist", "wage-agreement@1").partition("@")[0],
+            checklist_version=_int(values.get("checklist", "").partition("@")[2]) or None,
             inspectors=lists["inspectors"],
             start_on=values.get("start_on", ""),
             reminder_days=_int(values.get("reminder_days"), 3),
@@ -278,7 +280,7 @@ def campaign_record(request: Request, ref: str, ctx: Ctx) -> Response:
 
 MAIN = ("planned", "notified", "inspected", "findings", "rectification", "rechecked", "closed")
 SIDE = {"withdrawn": 0, "escalated": 4}
-BOX_W, BOX_H, GAP, ROWS = 104, 34, 20, (10, 74)
+BOX_W, BOX_H, GAP, ROWS = 118, 34, 16, (10, 74)
 
 
 def diagram(definition: WorkflowDefinition, current: str, passed: set[str]) -> str:

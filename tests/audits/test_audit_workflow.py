@@ -16,6 +16,7 @@ from bargaining.rules.periods import Period, due_date
 from services import runtime
 from services.audits import cases as ac
 from services.audits.evidence import store_evidence
+from services.audits.queries import audit_case_detail
 from services.audits.sweep import sweep_audits
 from services.uow import unit_of_work
 from tests.audits.support import (
@@ -115,6 +116,12 @@ def test_compliant_path_closes_after_inspection(db: Database) -> None:
     with unit_of_work(db, write=False) as uow:
         kinds = set(uow.session.scalars(select(AuditDocument.kind)))
     assert kinds == {"inspection_notice", "inspection_record", "inspection_conclusion"}
+    # A year later the agreement is old enough for the congress-report item, but the checklist is
+    # read as of the inspection: still complete, the item still N/A.
+    later = audit_case_detail(db, w.lead, number, now=at(DAY + timedelta(days=365)))
+    assert later["checklist"]["complete"]
+    congress = next(i for i in later["checklist"]["items"] if i["code"] == "congress_report")
+    assert congress["derived_na"] and later["score"] == "100.0"
 
 
 def test_only_the_drawn_inspectors_record_the_inspection(db: Database) -> None:
