@@ -519,7 +519,12 @@ def audit_case_detail(
                     if d.rectification_id == r.id
                 ],
                 "documents": [
-                    {"kind": d.kind, "title": d.title, "date": legal_date(d.created_at).isoformat()}
+                    {
+                        "id": d.id,
+                        "kind": d.kind,
+                        "title": d.title,
+                        "date": legal_date(d.created_at).isoformat(),
+                    }
                     for d in documents
                     if d.rectification_id == r.id
                 ],

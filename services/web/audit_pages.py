@@ -584,6 +584,19 @@ async def case_evidence(request: Request, ref: str, ctx: Ctx) -> Response:
     return _back(ref, "evidence")
 
 
+@router.get("/audits/documents/{document_id}.pdf")
+def document_pdf(request: Request, document_id: int, ctx: Ctx) -> Response:
+    _require(ctx)
+    from ..audits.documents import document_for, render_document_pdf
+
+    context = document_for(ctx.db, ctx.actor, document_id)
+    return _attachment(
+        render_document_pdf(context),
+        f"{context['doc']['number']}-{context['doc']['title']}.pdf",
+        "application/pdf",
+    )
+
+
 @router.get("/audits/evidence/{evidence_id}")
 def evidence_download(request: Request, evidence_id: int, ctx: Ctx) -> Response:
     _require(ctx)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -10,11 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from bargaining.db import Database
-from bargaining.errors import Conflict, Forbidden, TransitionRefused, ValidationError
+from bargaining.errors import Conflict, Forbidden, NotFound, TransitionRefused, ValidationError
 from bargaining.models.audit import AuditCase, AuditDeadline, AuditDocument, AuditEvent, Rectification
 from bargaining.rules.periods import Period, due_date
 from services import runtime
 from services.audits import cases as ac
+from services.audits.documents import document_for, render_document_pdf
 from services.audits.evidence import store_evidence
 from services.audits.queries import audit_case_detail
 from services.audits.sweep import sweep_audits
@@ -320,8 +323,25 @@ def test_no_answer_sends_the_suggestion_and_escalates(db: Database) -> None:
     triggers = _triggers(db, number)
     assert triggers[-3:] == ["supervision_opinion_issued", "supervision_suggestion_sent", "escalate"]
     with unit_of_work(db, write=False) as uow:
-        kinds = [d.kind for d in uow.session.scalars(select(AuditDocument).order_by(AuditDocument.id))]
-        assert kinds[-2:] == ["supervision_opinion", "supervision_suggestion"]
+        documents = list(uow.session.scalars(select(AuditDocument).order_by(AuditDocument.id)))
+        assert [d.kind for d in documents][-2:] == ["supervision_opinion", "supervision_suggestion"]
+    opinion, suggestion = (document_for(db, first, d.id) for d in documents[-2:])
+    assert opinion["d"]["answer_due"] and opinion["org"] == "无锡市总工会"
+    if shutil.which("pdftotext"):
+        for context, phrases in (
+            (opinion, ("工会劳动法律监督意见书", "15个工作日", opinion["d"]["answer_due"], "780.00")),
+            (suggestion, ("工会劳动法律监督建议书", "人力资源和社会保障部门", "建议依法调查处理")),
+        ):
+            pdf = render_document_pdf(context)
+            text = subprocess.run(
+                ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+            ).stdout.decode()
+            flat = "".join(text.split())
+            for phrase in phrases:
+                assert phrase in flat, phrase
+    with pytest.raises(NotFound):
+        document_for(db, w.outsider, documents[-1].id)
+    with unit_of_work(db, write=False) as uow:
         event = uow.session.scalar(select(AuditEvent).where(AuditEvent.trigger == "escalate"))
         assert event is not None and event.role == "system" and event.actor_id is None
     # Rectified after all: evidence, re-check, close from escalated.
