@@ -319,7 +319,7 @@ def case_page(request: Request, ref: str, ctx: Ctx) -> Response:
 
 def _version(values: dict[str, str]) -> int | None:
     raw = values.pop("expected_version", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() else None  # "¹".isdigit() is True too
 
 
 @router.post("/cases/{ref}/actions/{trigger}", response_class=HTMLResponse)
@@ -575,7 +575,7 @@ async def rates_save(request: Request, ref: str, index: str, ctx: Ctx) -> Respon
 
     values = await check_form_csrf(request, ctx)
     expected = _version(values)
-    position = int(index) if index.isdigit() else None
+    position = int(index) if index.isascii() and index.isdigit() else None
     try:
         tables = rate_view(ctx.db, ctx.actor, ref[:40])["tables"]
         base = tables[position]["table"] if position is not None and position < len(tables) else None

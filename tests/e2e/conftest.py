@@ -79,6 +79,9 @@ def _offer_due_soon(world: World, case_id: int) -> None:
     start = today
     while (due_date(start, period).due - today).days > 3:
         start -= timedelta(days=1)
+    assert 0 <= (due_date(start, period).due - today).days <= 3, (
+        "no offer date gives a deadline 0–3 days away"
+    )
     add_reps(world, case_id, now=at(start))
     uc.fire_action(
         world.db,
@@ -156,8 +159,24 @@ def context(browser: Any, site: Site) -> Iterator[Any]:
     SCREENSHOTS.mkdir(exist_ok=True)
     ctx = browser.new_context(base_url=site.url, locale="zh-CN", viewport={"width": 1366, "height": 900})
     ctx.set_default_timeout(10_000)
+    problems: list[str] = []
+    # anything the pages get wrong themselves: a script error, something our own CSP blocks, a
+    # stylesheet or image that does not load (error pages with 4xx are expected; /favicon.ico there is none)
+    ctx.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    ctx.on("weberror", lambda e: problems.append(str(e.error)))
+
+    def asset(response: Any) -> None:
+        kind = response.request.resource_type
+        wanted = kind in ("stylesheet", "script", "image", "font") and not response.url.endswith(
+            "/favicon.ico"
+        )
+        if wanted and response.status >= 400:
+            problems.append(f"{response.status} {response.url}")
+
+    ctx.on("response", asset)
     yield ctx
     ctx.close()
+    assert not problems, problems
 
 
 @pytest.fixture

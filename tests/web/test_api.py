@@ -396,3 +396,48 @@ def test_create_a_case_and_fire_it_through_to_in_force(web: WebWorld) -> None:
     assert (
         diagram["state"] == "in_force" and diagram["format"] == "mermaid" and "in_force" in diagram["diagram"]
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG services/cases.py _instructor_id: creating a case accepts any instructor by username, "
+    "also one of another region who cannot see the case (reassign checks the region, create does not)",
+)
+def test_a_case_cannot_be_given_an_instructor_from_outside_its_region(sqlite_web: WebWorld) -> None:
+    response = sqlite_web.client().post(
+        "/api/cases",
+        json={"kind": "enterprise", "enterprise": sqlite_web.world.tea_codes[0], "instructor": "li"},
+        headers=sqlite_web.bearer("zhang"),
+    )
+    _error(response, 422)
+
+
+def test_digits_that_are_not_ascii_are_a_client_error_on_forms(sqlite_web: WebWorld) -> None:
+    """'¹'.isdigit() is True but int('¹') fails: forms must not turn it into a 500."""
+    w = sqlite_web
+    client, csrf = w.signed_in("zhang")
+    terms = client.post(
+        f"/cases/{w.case_id}/terms", data={"payment_day": "9", "expected_version": "¹", "csrf_token": csrf}
+    )
+    assert terms.status_code < 500
+    rates = client.post(f"/cases/{w.case_id}/rates/¹", data={"name": "x", "csrf_token": csrf})
+    assert rates.status_code < 500
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG services/repository.py:46 get_case and services/orgs.py:102 get_enterprise use "
+    "str.isdigit(), true for '¹' or '٣', then int() raises ValueError → 500 (use text.isascii() and …)",
+)
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/cases/%C2%B9", None),
+        ("POST", "/api/cases", {"kind": "enterprise", "enterprise": "¹"}),
+    ],
+)
+def test_digits_that_are_not_ascii_are_a_client_error_in_refs(
+    sqlite_web: WebWorld, method: str, path: str, body: Any
+) -> None:
+    response = sqlite_web.client().request(method, path, json=body, headers=sqlite_web.bearer("zhang"))
+    _error(response, 404)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,71 @@ def test_timeline_times_are_shown_in_china_time(sqlite_web: WebWorld) -> None:
     timeline = page[page.index('id="timeline"') :]
     # tests/support.walk sends the offer at 10:00 China time on 2025-11-03
     assert "2025-11-03 10:00" in timeline
+
+
+def test_every_page_renders_in_english_too(sqlite_web: WebWorld) -> None:
+    client, _ = sqlite_web.signed_in("admin")
+    assert client.get("/lang/en?next=/inbox").headers["location"] == "/inbox"
+    inbox = client.get("/inbox?mine=0")
+    assert inbox.status_code == 200 and "Inbox" in inbox.text and 'lang="en"' in inbox.text
+    for page in [*_pages(sqlite_web), f"/cases/{sqlite_web.case_id}/rates"]:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert 'lang="en"' in response.text
+    client.get("/lang/zh?next=/inbox")
+    assert 'lang="zh-CN"' in client.get("/inbox").text
+
+
+def test_the_case_page_renders_at_every_stage_for_every_role(sqlite_web: WebWorld) -> None:
+    """Walk cases along the main path and the side paths; show each stage to staff, reviewer, auditor."""
+    from services import cases as uc
+    from tests.support import TERMS, add_reps, at, fire, walk
+
+    w = sqlite_web
+    world = w.world
+    clients = {name: w.signed_in(name)[0] for name in ("zhang", "rev", "aud")}
+    seen: set[str] = set()
+
+    def show(case_id: int) -> None:
+        state = w.state(case_id)
+        seen.add(state)
+        for name, client in clients.items():
+            response = client.get(f"/cases/{case_id}")
+            assert response.status_code == 200, (state, name, response.text[:300])
+            assert 'id="stage"' in response.text
+
+    main, side = (
+        uc.create_case(w.db, world.instructor, kind="enterprise", enterprise=code)["id"]
+        for code in world.tea_codes[:2]
+    )
+    show(main)
+    day = date(2025, 11, 3)
+    add_reps(world, main, now=at(day))
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("send_offer", {"from_side": "worker", "subjects": "工资"}),
+        ("record_response", {}),
+        ("record_round", {"chair_side": "worker", "minutes": "纪要"}),
+        ("submit_draft", {}),
+        ("record_congress_vote", {"total": 60, "present": 50, "votes_for": 45, "against": 3, "abstain": 2}),
+        ("sign", {}),
+        ("file_for_review", {"authority": "人社局", "copies": 3}),
+        ("record_review_opinion", {"has_objections": "否", "opinion": "同意"}),
+    ]
+    for trigger, values in steps:
+        day += timedelta(days=2)
+        if trigger == "submit_draft":
+            uc.set_agreement_terms(w.db, world.instructor, main, TERMS, now=at(day))
+        actor = world.reviewer if trigger == "record_review_opinion" else None
+        fire(world, main, trigger, day, actor, **values)
+        show(main)
+
+    day = walk(world, side, "negotiating")
+    fire(world, side, "suspend", day, reason="分歧较大")
+    show(side)
+    fire(world, side, "resume", day)
+    fire(world, side, "apply_coordination", day, authority="人社局", matter="工资增幅")
+    show(side)
+    fire(world, side, "conclude_coordination", day, result="达成一致")
+    fire(world, side, "terminate", day, reason="企业关停")
+    show(side)
+    assert {"in_force", "suspended", "dispute", "terminated", "under_review", "signed"} <= seen
