@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -250,14 +251,20 @@ def _outcomes(db: Database) -> None:
                 )
 
 
-def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
+@dataclass(frozen=True)
+class Timing:
+    wall: float  # best wall-clock seconds of the runs
+    cpu: float  # CPU seconds of that run (this process only: what other load barely changes)
+
+
+def best(fn: Callable[[], Any], repeat: int) -> tuple[Timing, Any]:
+    timings, result = [], None
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+        timings.append(Timing(time.perf_counter() - start, time.process_time() - start_cpu))
+    return min(timings, key=lambda t: t.wall), result
 
 
 def one_page_pdf() -> bytes:
@@ -318,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / f"{number}.pdf").write_bytes(pdf)
             (args.out / f"{number}.xlsx").write_bytes(xlsx)
-        total = data_s + pdf_s + xlsx_s
+        total = Timing(data_s.wall + pdf_s.wall + xlsx_s.wall, data_s.cpu + pdf_s.cpu + xlsx_s.cpu)
         print(
             f"report of {args.cases:,} audit cases: {data['totals']['inspected']} inspected, "
             f"{len(data['open_rectifications'])} open rectification items; PDF {len(pdf) // 1024} KB, "
@@ -333,10 +340,13 @@ def main(argv: list[str] | None = None) -> int:
             ("total: data + PDF + XLSX", total),
         ]
         width = max(len(label) for label, _ in rows)
-        for label, seconds in rows:
-            print(f"  {label:<{width}}  {seconds:7.3f} s")
-        verdict = "met" if total <= GOAL_S else "NOT met"
-        print(f"goal: PDF and XLSX together <= {GOAL_S:.0f} s — {verdict} ({total:.3f} s)")
+        print(f"  {'':<{width}}     wall      CPU")
+        for label, timing in rows:
+            print(f"  {label:<{width}}  {timing.wall:6.3f} s  {timing.cpu:6.3f} s")
+        verdict = "met" if total.wall <= GOAL_S else "NOT met"
+        print(
+            f"goal: PDF and XLSX together <= {GOAL_S:.0f} s — {verdict} (wall {total.wall:.3f} s, CPU {total.cpu:.3f} s)"
+        )
         db.dispose()
     return 0
 

@@ -41,7 +41,7 @@ from .. import runtime
 from ..uow import unit_of_work
 from .campaigns import SEED_SOURCES, STATUS_LABELS
 from .frame import KIND_LABELS, region_names, sector_names
-from .queries import ESCALATION_LABELS, RECTIFICATION_LABELS
+from .queries import ESCALATION_LABELS, RECTIFICATION_LABELS, local_time
 from .repository import get_campaign
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -208,7 +208,7 @@ def report_data(db: Database, actor: Actor, ref: str | int, *, now: datetime | N
         rule = AllocationRule.from_dict(campaign.allocation)
         return {
             "generated_on": today.isoformat(),
-            "generated_at": now.isoformat(),
+            "generated_at": local_time(now),
             "campaign": {
                 "number": campaign.number,
                 "title": campaign.title,
@@ -246,12 +246,12 @@ def report_data(db: Database, actor: Actor, ref: str | int, *, now: datetime | N
                 "seed_entropy": record.seed_entropy,
                 "seed_source": SEED_SOURCES.get(record.seed_source or "", record.seed_source or ""),
                 "seed_provenance": record.seed_provenance,
-                "seed_fixed_at": record.seed_fixed_at.isoformat() if record.seed_fixed_at else None,
+                "seed_fixed_at": local_time(record.seed_fixed_at) or None,
                 "algorithm": f"{record.algorithm} 第{record.algorithm_version}版",
                 "selection_sha256": record.selection_sha256,
                 "record_sha256": record.record_sha256,
                 "approved_by": users.get(record.approved_by_id or 0, ""),
-                "approved_at": record.approved_at.isoformat() if record.approved_at else None,
+                "approved_at": local_time(record.approved_at) or None,
                 "selected": (record.allocation or {}).get("total"),
                 "recusals": len(record.inspector_recusals or []),
                 "replacements": [
