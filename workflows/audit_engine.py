@@ -184,6 +184,20 @@ def inspector_ids(session: Session, case: AuditCase) -> list[int]:
     )
 
 
+def recusal_reason(session: Session, user_id: int | None, case: AuditCase) -> str | None:
+    """Why this user must stand aside from this case's enterprise (回避), if a tie is declared."""
+    if user_id is None:
+        return None
+    from bargaining.models.audit import InspectorLink
+
+    relation = session.scalar(
+        select(InspectorLink.relation).where(
+            InspectorLink.user_id == user_id, InspectorLink.enterprise_id == case.enterprise_id
+        )
+    )
+    return f"您与该企业有关联（{relation}），须回避" if relation else None
+
+
 def case_facts(session: Session, case: AuditCase, today: date) -> CaseFacts:
     """What the checklist's N/A rules read: the enterprise's agreement in force."""
     from bargaining.models import Agreement, RateTable

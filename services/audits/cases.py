@@ -55,7 +55,12 @@ def _check_version(case: AuditCase, expected_version: int | None) -> None:
 
 
 def _require_inspector(s: Session, actor: Actor, case: AuditCase, what: str) -> None:
-    if "federation_admin" in actor.roles or actor.is_system:
+    if actor.is_system:
+        return
+    recused = audit_engine.recusal_reason(s, actor.user_id, case)
+    if recused:
+        raise Forbidden(f"{recused}，不能{what}。")
+    if "federation_admin" in actor.roles:
         return
     if actor.user_id not in audit_engine.inspector_ids(s, case):
         raise Forbidden(f"只有本企业检查组成员才能{what}。")

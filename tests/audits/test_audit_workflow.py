@@ -141,6 +141,25 @@ def test_only_the_drawn_inspectors_record_the_inspection(db: Database) -> None:
     ac.fire_action(w.db, w.admin, number, "record_inspection", now=at(DAY))  # the admin may
 
 
+def test_a_tie_declared_after_the_draw_still_makes_the_inspector_stand_aside(db: Database) -> None:
+    from services.audits.campaigns import declare_link
+
+    w = build_audit_world(db)
+    started_campaign(w)
+    number, (first, second), code = case_with_inspectors(w)
+    names = {"督查员0": "aud0", "督查员1": "aud1", "督查员2": "aud2", "督查员3": "aud3"}
+    declare_link(w.db, w.lead, username=names[first.name], enterprise=code, relation="配偶在该企业任财务")
+    ac.fire_action(w.db, second, number, "notify", values={"method": "written"}, now=at(DAY))
+    with pytest.raises(Forbidden, match="须回避"):
+        ac.save_answers(w.db, first, number, all_compliant_answers(w, number), now=at(DAY))
+    ac.save_answers(w.db, second, number, all_compliant_answers(w, number), now=at(DAY))
+    with pytest.raises(TransitionRefused, match="配偶在该企业任财务"):
+        ac.fire_action(w.db, first, number, "record_inspection", now=at(DAY))
+    # One of the two stood aside: the other may not inspect alone.
+    with pytest.raises(TransitionRefused, match="检查组（回避后）只有1人"):
+        ac.fire_action(w.db, second, number, "record_inspection", now=at(DAY))
+
+
 def test_findings_rectification_recheck_and_close(db: Database) -> None:
     w = build_audit_world(db)
     started_campaign(w)

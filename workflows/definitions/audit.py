@@ -81,16 +81,28 @@ def checklist_complete(ctx: AuditFireContext) -> str | None:
 
 
 def enough_inspectors(ctx: AuditFireContext) -> str | None:
-    count = len(ctx.inspector_ids())
+    from ..audit_engine import recusal_reason
+
+    drawn = ctx.inspector_ids()
+    count = sum(1 for user_id in drawn if recusal_reason(ctx.session, user_id, ctx.case) is None)
     if count < MIN_INSPECTORS:
-        return f"检查组只有{count}人，检查须由至少{MIN_INSPECTORS}名监督员共同进行（《浙江省工会劳动法律监督条例》第二十条）"
+        recused = "（回避后）" if count < len(drawn) else ""
+        return (
+            f"检查组{recused}只有{count}人，检查须由至少{MIN_INSPECTORS}名监督员共同进行"
+            "（《浙江省工会劳动法律监督条例》第二十条）"
+        )
     return None
 
 
 def actor_is_inspector(ctx: AuditFireContext) -> str | None:
-    if "federation_admin" in ctx.actor.roles or ctx.actor.is_system:
+    from ..audit_engine import recusal_reason
+
+    if ctx.actor.is_system:
         return None
-    if ctx.actor.user_id not in ctx.inspector_ids():
+    recused = recusal_reason(ctx.session, ctx.actor.user_id, ctx.case)
+    if recused:
+        return recused
+    if "federation_admin" not in ctx.actor.roles and ctx.actor.user_id not in ctx.inspector_ids():
         return "只有抽中的检查组成员才能登记现场检查"
     return None
 
