@@ -63,6 +63,7 @@ KIND_LABELS = {
 }
 ROUND_LABELS = {"new": "新签", "renewal": "续签"}
 TREND_YEARS = 5
+REPORT_WORK_MEM = "256MB"
 
 # Stage flags read from the event log: (column, condition on the event row).
 STAGE_FLAGS: tuple[tuple[str, str, str | None], ...] = (
@@ -313,21 +314,32 @@ def _signed_in(first: date, last: date) -> tuple[ColumnElement[bool], ...]:
     return (Agreement.signed_on.between(first, last), Case.state.in_(SIGNED_STATES))
 
 
-def _stage_flags(ids: Select[Any]) -> Any:
-    """Per case signed: 1 where the event log holds each stage (no row: none of them)."""
+def stage_event_condition() -> ColumnElement[bool]:
+    """The events that mark a stage: one of the stage triggers, a congress vote only if it passed.
+
+    Written so that only ``trigger`` needs reading once the row qualifies, which lets PostgreSQL
+    answer from an index on ``(trigger, case_id)`` restricted by this same condition alone.
+    """
+    plain = sorted({t for _, t, to in STAGE_FLAGS if to is None} | {"open_renewal"})
+    passed = [and_(Event.trigger == t, Event.to_state == to) for _, t, to in STAGE_FLAGS if to is not None]
+    return or_(Event.trigger.in_(plain), *passed)
+
+
+def _stage_flags(population: CTE) -> Any:
+    """Per case of ``population``: 1 where the event log holds each stage (no row: none of them).
+
+    A join from the population rather than ``case_id IN (…)``: the planner has no statistics for
+    a CTE's columns and would guess 200 distinct cases, then probe the events per case.
+    """
     columns = [
-        func.max(
-            sql_case(
-                (and_(Event.trigger == trigger, Event.to_state == to) if to else Event.trigger == trigger, 1),
-                else_=0,
-            )
-        ).label(name)
-        for name, trigger, to in STAGE_FLAGS
+        func.max(sql_case((Event.trigger == trigger, 1), else_=0)).label(name)
+        for name, trigger, _to in STAGE_FLAGS
     ]
     return (
-        select(Event.case_id, *columns)
-        .where(Event.trigger.in_(sorted({t for _, t, _ in STAGE_FLAGS})), Event.case_id.in_(ids))
-        .group_by(Event.case_id)
+        select(population.c.case_id, *columns)
+        .join(Event, Event.case_id == population.c.case_id)
+        .where(stage_event_condition(), Event.trigger != "open_renewal")
+        .group_by(population.c.case_id)
         .subquery("flags")
     )
 
@@ -365,13 +377,14 @@ class _Src:
         renewed = None
         if with_flags:
             renewed = (
-                select(Event.case_id, literal(1).label("renewal"))
-                .where(Event.trigger == "open_renewal", Event.case_id.in_(select(expiring.c.case_id)))
-                .group_by(Event.case_id)
+                select(expiring.c.case_id, literal(1).label("renewal"))
+                .join(Event, Event.case_id == expiring.c.case_id)
+                .where(stage_event_condition(), Event.trigger == "open_renewal")
+                .group_by(expiring.c.case_id)
                 .subquery("renewed")
             )
         self.views = {
-            "signed": _View(signed, _stage_flags(select(signed.c.case_id)) if with_flags else None),
+            "signed": _View(signed, _stage_flags(signed) if with_flags else None),
             "expiring": _View(expiring, renewed),
             "audit": _View(_audited(scope), None),
         }
@@ -796,13 +809,19 @@ def _coverage(v: _View, name: str, *, sector_only: bool) -> Any:
 
 
 def tune_session(session: Session) -> None:
-    """Per-transaction planner settings for report queries on PostgreSQL.
+    """Per-transaction settings for the report's read-only transaction on PostgreSQL.
 
-    JIT compilation pays off for long analytical queries, not for these (it added ~0.2 s to a
-    query that runs in less); it is switched off for the report's read-only transaction only.
+    ``work_mem``: the hash tables of a large federation's year (half a million agreements) need
+    tens of megabytes; with the 4 MB default they spill to disk in batches. ``jit``: compiling
+    pays off for long analytical queries, not these (it added ~0.2 s). ``enable_mergejoin``: see
+    below.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+        # The planner has no statistics for a CTE's columns; it then prefers sort-merge joins
+        # that sort millions of event rows on disk where a hash join streams them.
+        session.execute(text("SET LOCAL enable_mergejoin = off"))
 
 
 def _figures(session: Session, scope: Scope) -> list[Figure]:
@@ -811,8 +830,8 @@ def _figures(session: Session, scope: Scope) -> list[Figure]:
     for spec in FIGURES:
         v = src.views[spec.source]
         out = columns[spec.source]
-        pop = spec.population(v)
         k = spec.key
+        pop = spec.population(v)
         if spec.measure == "count":
             out.append(func.count().filter(pop).label(k))
         elif spec.measure == "rate":
@@ -830,19 +849,15 @@ def _figures(session: Session, scope: Scope) -> list[Figure]:
             out.append(func.count().filter(pop).label(f"{k}__n"))
             out.append(func.sum(v.col("avg_wage_before")).filter(pop).label(f"{k}__before"))
             out.append(func.sum(v.col("avg_wage_after")).filter(pop).label(f"{k}__after"))
-    signed_agg = select(*columns["signed"]).select_from(src.views["signed"].from_).subquery("signed_agg")
-    expiring_agg = (
-        select(*columns["expiring"]).select_from(src.views["expiring"].from_).subquery("expiring_agg")
-    )
-    audit_agg = select(*columns["audit"]).select_from(src.views["audit"].from_).subquery("audit_agg")
+    parts = [
+        select(*cols).select_from(src.views[name].from_).subquery(f"{name}_agg")
+        for name, cols in columns.items()
+    ]
     cov_all = _coverage(src.views["signed"], "cov_all", sector_only=False)
     cov_sector = _coverage(src.views["signed"], "cov_sector", sector_only=True)
-    joined = (
-        signed_agg.join(expiring_agg, true())
-        .join(audit_agg, true())
-        .join(cov_all, true())
-        .join(cov_sector, true())
-    )
+    joined = parts[0]
+    for part in (*parts[1:], cov_all, cov_sector):
+        joined = joined.join(part, true())
     row = session.execute(select(joined)).one()._mapping
     figures = []
     for spec in FIGURES:
