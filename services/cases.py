@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bargaining.actors import Actor
 from bargaining.agreement_text import agreement_text_hash
 from bargaining.db import Database
-from bargaining.errors import Conflict, Forbidden, ValidationError
+from bargaining.errors import Conflict, Forbidden, NotFound, ValidationError
 from bargaining.models import (
     SIDES,
     Agreement,
@@ -126,7 +126,7 @@ def create_case(
             _refuse_second_open_case(s, kind, enterprise_row)
         org = s.get(OrgUnit, org_unit_id)
         assert org is not None
-        instructor_id = _instructor_id(s, actor, instructor)
+        instructor_id = _instructor_id(s, actor, instructor, org_unit_id)
         if title is None:
             what = {
                 "enterprise": "工资专项集体合同",
@@ -144,7 +144,7 @@ def create_case(
             kind=kind,
             title=title,
             org_unit_id=org_unit_id,
-            jurisdiction=jurisdiction or org.jurisdiction,
+            jurisdiction=_jurisdiction(actor, jurisdiction, org.jurisdiction),
             enterprise_id=enterprise_row.id if enterprise_row else None,
             sector_id=sector_id,
             parent_id=parent_case.id if parent_case else None,
@@ -159,6 +159,13 @@ def create_case(
 
 
 NOT_IN_PROGRESS = ("in_force", "expired", "terminated")
+
+
+def _jurisdiction(actor: Actor, asked: str | None, federation: str) -> str:
+    """A case follows its federation's rule set; only a federation admin may choose another."""
+    if asked and asked != federation and "federation_admin" not in actor.roles and not actor.is_system:
+        raise Forbidden("只有工会管理员可以为协商指定其他地区的规则。")
+    return asked or federation
 
 
 def _refuse_second_open_case(session: Session, kind: str, enterprise: Enterprise) -> None:
@@ -181,7 +188,7 @@ def _visible_enterprise(session: Session, actor: Actor, ref: str) -> Enterprise:
     enterprise = get_enterprise(session, ref)
     visible = session.scalar(visible_enterprises(actor).where(Enterprise.id == enterprise.id))
     if visible is None:
-        raise ValidationError(f"企业 {ref} 不在您的管辖范围内。")
+        raise NotFound(f"找不到企业 {ref}，或您无权查看。")  # same answer as for no such enterprise
     return enterprise
 
 
@@ -193,12 +200,16 @@ def _actor_org_unit(session: Session, actor: Actor) -> int:
     return user.org_unit_id
 
 
-def _instructor_id(session: Session, actor: Actor, username: str | None) -> int | None:
+def _instructor_id(session: Session, actor: Actor, username: str | None, org_unit_id: int) -> int | None:
     if username is None:
         return actor.user_id if "instructor" in actor.roles else None
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or "instructor" not in user.roles:
-        raise ValidationError(f"{username} 不是工资集体协商指导员。")
+    if user is None or "instructor" not in user.roles or not user.active:
+        raise ValidationError(f"{username} 不是在岗的工资集体协商指导员。")
+    user_path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == user.org_unit_id)) or ""
+    case_path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == org_unit_id)) or ""
+    if not case_path.startswith(user_path):
+        raise ValidationError(f"{user.display_name} 不负责该协商所在区域，无法查看该协商。")
     return user.id
 
 
@@ -433,6 +444,8 @@ def _apply_terms(session: Session, agreement: Agreement, terms: dict[str, Any]) 
 def _replace_rate_tables(session: Session, agreement: Agreement, tables: list[dict[str, Any]]) -> None:
     from sqlalchemy import delete
 
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ValidationError("计件单价表应为列表，每张表是一个对象（名称、计价单位、行、时段、单价）。")
     session.execute(delete(RateTable).where(RateTable.agreement_id == agreement.id))
     for n, table in enumerate(tables, 1):
         rows = table.get("rows") or []
@@ -440,6 +453,14 @@ def _replace_rate_tables(session: Session, agreement: Agreement, tables: list[di
         cells = table.get("cells") or {}
         if not table.get("name") or not table.get("unit") or not rows or not periods:
             raise ValidationError(f"第{n}张计件单价表须有名称、计价单位、行（等级/品种）和列（时段）。")
+        if (
+            not (isinstance(rows, list) and isinstance(periods, list) and isinstance(cells, dict))
+            or not all(isinstance(x, dict) and str(x.get("code", "")).strip() for x in (*rows, *periods))
+            or not all(isinstance(v, dict) for v in cells.values())
+        ):
+            raise ValidationError(
+                f"第{n}张计件单价表格式不正确：行和时段须为带代码（code）的对象，单价按行、时段嵌套。"
+            )
         row_codes = {str(r["code"]) for r in rows}
         period_codes = {str(p["code"]) for p in periods}
         clean: dict[str, dict[str, str]] = {}

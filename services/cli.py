@@ -38,6 +38,16 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
+
+def _register_capabilities() -> None:
+    """Command groups that live with their capability (each imports its heavy libraries lazily)."""
+    from .audits.cli import register as register_audit
+
+    register_audit(app)
+
+
+_register_capabilities()
+
 AsUser = Annotated[
     str, typer.Option("--as", help="操作用户（默认取 BARGAINING_USER，否则 admin）", envvar="BARGAINING_USER")
 ]

@@ -99,8 +99,8 @@ def add_enterprise(
 def get_enterprise(session: Session, ref: str) -> Enterprise:
     text = ref.strip().upper()
     enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == text))
-    if enterprise is None and text.isdigit():
+    if enterprise is None and text.isascii() and text.isdigit():
         enterprise = session.get(Enterprise, int(text))
     if enterprise is None:
-        raise NotFound(f"找不到企业 {ref}。")
+        raise NotFound(f"找不到企业 {ref}，或您无权查看。")
     return enterprise

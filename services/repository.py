@@ -43,7 +43,7 @@ def get_case(session: Session, actor: Actor, ref: str | int, *, for_update: bool
     """A case by id or number, if the actor may see it; locked for update on PostgreSQL."""
     query = visible_cases(actor)
     text = str(ref).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         query = query.where(or_(Case.id == int(text), Case.number == text))
     else:
         query = query.where(Case.number == text)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bargaining.db import Database
 
+from .audits.sweep import sweep_audits
 from .deadlines import sweep
 
 log = logging.getLogger("bargaining.scheduler")
@@ -90,6 +91,13 @@ def tick(db: Database, leadership: Leadership) -> None:
         if not leadership.acquire():
             log.debug("another scheduler leads; idle")
             return
+        try:
+            audits = sweep_audits(db, keep_details=False)
+        except Exception:  # keep ticking; campaign and rectification rows stay due for the next tick
+            log.exception("audit sweep failed")
+        else:
+            if audits.total:
+                log.info("audit sweep: %s", audits.as_dict())
         report = sweep(db, keep_details=False)
     except Exception:  # keep ticking; the deadline rows are still there for the next tick
         log.exception("deadline sweep failed")

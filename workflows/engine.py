@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from bargaining.actors import Actor
-from bargaining.errors import Conflict, TransitionRefused, ValidationError
+from bargaining.errors import Conflict, Forbidden, TransitionRefused, ValidationError
 from bargaining.models import Case, Document, Event
 from bargaining.rules.calendar import HolidayCalendar
 from bargaining.rules.jurisdictions import get_rule_set
@@ -169,6 +169,9 @@ def fire(
         ctx.today = legal_today
     if case.state not in action.sources:
         raise TransitionRefused(refusal_reasons(ctx)[0], details={"reasons": refusal_reasons(ctx)})
+    if not (actor.roles & action.roles):
+        # A refusal of access, not of the case's state: it is a 403 and the web layer logs it.
+        raise Forbidden(f"您的角色无权执行“{action.label}”。")
     ctx.values = parse_fields(action.fields, values or {}, ctx.today)
     reasons = refusal_reasons(ctx)
     if action.reason_required and not (reason or "").strip():

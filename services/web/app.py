@@ -28,7 +28,7 @@ from bargaining.errors import DomainError, Forbidden, NotFound
 
 from .. import runtime
 from ..uow import unit_of_work
-from . import api, pages
+from . import api, audit_pages, pages
 from .context import NeedsSignIn, request_id
 from .render import render
 
@@ -109,6 +109,10 @@ def create_app(
         title="工资集体协商流程引擎 API",
         version="1.0.0",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load scripts from a CDN, which the CSP (and a closed network) forbid;
+        # the description is served as /openapi.json.
+        docs_url=None,
+        redoc_url=None,
         description="工资集体协商：协商案件、流程操作、期限、时间线。认证：`Authorization: Bearer <令牌>`"
         "（`bargaining token create`）。所有变更须提供 expected_version。",
     )
@@ -117,6 +121,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(audit_pages.router)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:

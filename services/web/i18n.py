@@ -63,6 +63,7 @@ EN = {
     "出具审查意见": "Issue review opinion",
     "报送材料": "Filing package",
     "语言": "Language",
+    "专项抽查": "Compliance checks",
 }
 
 # Stage and action names from the workflow definitions.

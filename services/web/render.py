@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -13,6 +15,20 @@ from .context import language
 from .i18n import translate
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china_time(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Stored instants are UTC; people read China Standard Time."""
+    if not value:
+        return ""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(CHINA).strftime(fmt)
+
+
+templates.env.filters["cn_time"] = china_time
 
 URGENCY_LABELS = {"overdue": "已逾期", "soon": "5日内到期", "ok": "", "none": ""}
 

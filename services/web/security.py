@@ -19,7 +19,8 @@ from bargaining.models import ApiToken, LoginAttempt, User, WebSession
 
 # argon2id with the library's current parameters; verify_and_update rehashes old hashes on sign-in.
 PASSWORDS = PasswordHash((Argon2Hasher(),))
-MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_USER = 5  # from one address
+MAX_FAILURES_PER_USER_ANYWHERE = 50
 MAX_FAILURES_PER_IP = 30
 THROTTLE_WINDOW = timedelta(minutes=15)
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
@@ -47,18 +48,18 @@ def hash_password(password: str) -> str:
 
 
 def _throttled(s: Session, username: str, ip: str, now: datetime) -> bool:
+    """Too many recent failures for this user from this address, for this user from anywhere
+    (a higher bar, so a stranger cannot lock a colleague out with five guesses), or from this address."""
     since = now - THROTTLE_WINDOW
-    by_user = s.scalar(
-        select(func.count()).where(
-            LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
-        )
+    failed = select(func.count()).where(LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+    by_pair = s.scalar(failed.where(LoginAttempt.username == username, LoginAttempt.ip == ip)) or 0
+    by_user = s.scalar(failed.where(LoginAttempt.username == username)) or 0
+    by_ip = s.scalar(failed.where(LoginAttempt.ip == ip)) or 0
+    return (
+        by_pair >= MAX_FAILURES_PER_USER
+        or by_user >= MAX_FAILURES_PER_USER_ANYWHERE
+        or by_ip >= MAX_FAILURES_PER_IP
     )
-    by_ip = s.scalar(
-        select(func.count()).where(
-            LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
-        )
-    )
-    return (by_user or 0) >= MAX_FAILURES_PER_USER or (by_ip or 0) >= MAX_FAILURES_PER_IP
 
 
 def authenticate(s: Session, username: str, password: str, ip: str, now: datetime) -> User:

@@ -172,11 +172,6 @@ def test_unusable_input_on_pages_and_sign_in_is_a_client_error(web: WebWorld) ->
     assert 400 <= response.status_code < 500 and "服务器内部错误" not in response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/cases.py _replace_rate_tables: rate_tables that are not a list of objects "
-    "(e.g. a string, or rows that are not objects) raise AttributeError/TypeError → 500",
-)
 @pytest.mark.parametrize("tables", ["abc", [{"name": "x", "unit": "y", "rows": [1], "periods": [1]}]])
 def test_malformed_rate_tables_are_refused_as_422(sqlite_web: WebWorld, tables: Any) -> None:
     response = sqlite_web.client().put(
@@ -398,11 +393,6 @@ def test_create_a_case_and_fire_it_through_to_in_force(web: WebWorld) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/cases.py _instructor_id: creating a case accepts any instructor by username, "
-    "also one of another region who cannot see the case (reassign checks the region, create does not)",
-)
 def test_a_case_cannot_be_given_an_instructor_from_outside_its_region(sqlite_web: WebWorld) -> None:
     response = sqlite_web.client().post(
         "/api/cases",
@@ -424,11 +414,6 @@ def test_digits_that_are_not_ascii_are_a_client_error_on_forms(sqlite_web: WebWo
     assert rates.status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/repository.py:46 get_case and services/orgs.py:102 get_enterprise use "
-    "str.isdigit(), true for '¹' or '٣', then int() raises ValueError → 500 (use text.isascii() and …)",
-)
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

@@ -62,22 +62,6 @@ def contract_web(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
     database.dispose()
 
 
-def _avoid_known_bug(params: dict, body: object) -> None:
-    """Non-ASCII digits ("¹") in a case or enterprise reference are a known 500, pinned by
-    test_api.py::test_digits_that_are_not_ascii_are_a_client_error_in_refs (strict xfail); keep them
-    out here so this test goes on finding what is not known yet. Remove once that bug is fixed."""
-
-    def known(value: object) -> bool:
-        return isinstance(value, str) and value.strip().upper().isdigit() and not value.isascii()
-
-    if known(params.get("ref")):
-        params["ref"] = "0"
-    if isinstance(body, dict):
-        for key in ("enterprise", "parent"):
-            if known(body.get(key)):
-                body[key] = "0"
-
-
 @pytest.fixture(scope="module")
 def contract_token(contract_web: WebWorld) -> str:
     return contract_web.token("admin")
@@ -95,7 +79,6 @@ def contract_token(contract_web: WebWorld) -> str:
 )
 def test_api_contract(case, contract_web: WebWorld, contract_token: str) -> None:
     params = case.path_parameters or {}
-    _avoid_known_bug(params, case.body)
     if "ref" in params and len(str(params["ref"])) % 3 != 0:
         params["ref"] = str(contract_web.case_id)
     if "trigger" in params and len(str(params["trigger"])) % 2 == 0:

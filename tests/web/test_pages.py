@@ -61,11 +61,6 @@ def test_document_links_on_the_case_page_lead_somewhere(sqlite_web: WebWorld) ->
     assert all(client.get(link).status_code == 200 for link in links)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/web/templates/case.html timeline shows e.at[:16], the UTC timestamp, so an "
-    "event at 10:00 in China reads 02:00; convert to Asia/Shanghai before display",
-)
 def test_timeline_times_are_shown_in_china_time(sqlite_web: WebWorld) -> None:
     client, _ = sqlite_web.signed_in("zhang")
     page = client.get(f"/cases/{sqlite_web.case_id}").text

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bargaining.errors import Conflict, TransitionRefused, ValidationError
+from bargaining.errors import Conflict, Forbidden, TransitionRefused, ValidationError
 from bargaining.models import Deadline, Document, Event
 from services import cases as uc
 from services.deadlines import sweep
@@ -172,7 +172,7 @@ def test_exactly_half_passes_nationally_but_not_where_more_than_half_is_required
     )
     shandong = uc.create_case(
         db,
-        w.instructor,
+        w.admin,
         kind="enterprise",
         enterprise=w.tea_codes[0],
         jurisdiction="shandong",
@@ -229,7 +229,7 @@ def test_refused_paths_name_their_reasons(db):
     with pytest.raises(ValidationError, match="不认识的字段"):
         fire(w, ref, "record_response", date(2025, 11, 5), colour="red")
     # A reviewer may not record the response; an instructor of another street cannot even see the case.
-    with pytest.raises(TransitionRefused, match="无权"):
+    with pytest.raises(Forbidden, match="无权"):
         fire(w, ref, "record_response", date(2025, 11, 5), w.reviewer)
     from bargaining.errors import NotFound
 
