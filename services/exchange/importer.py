@@ -528,6 +528,7 @@ def import_representatives(
         s = uow.session
         cases_by_ref: dict[str, Case | str] = {}
         people: dict[tuple[int, str], tuple[str, int | None]] = {}  # (case, person) -> (side, row or None=db)
+        loaded: set[int] = set()  # cases whose registered representatives are in ``people``
 
         def case_for(p: RowParser, number: str | None, code: str | None) -> Case | None:
             ref = number or f"code:{code}"
@@ -562,7 +563,8 @@ def import_representatives(
                     found.number,
                 )
                 return None
-            if not any(k[0] == found.id for k in people):
+            if found.id not in loaded:
+                loaded.add(found.id)
                 for rep in s.scalars(select(Representative).where(Representative.case_id == found.id)):
                     people[(found.id, rep.person_key)] = (rep.side, None)
             return found

@@ -325,11 +325,12 @@ def stage_event_condition() -> ColumnElement[bool]:
     return or_(Event.trigger.in_(plain), *passed)
 
 
-def _stage_flags(population: CTE) -> Any:
+def _stage_flags(population: Any) -> Any:
     """Per case of ``population``: 1 where the event log holds each stage (no row: none of them).
 
-    A join from the population rather than ``case_id IN (…)``: the planner has no statistics for
-    a CTE's columns and would guess 200 distinct cases, then probe the events per case.
+    A join from the population (not ``case_id IN (…)``, for which the planner, having no
+    statistics on a CTE's columns, guesses 200 cases): with an index on the events' (case_id,
+    trigger) it probes each case's stage events; without one, small regions still probe by case.
     """
     columns = [
         func.max(sql_case((Event.trigger == trigger, 1), else_=0)).label(name)
@@ -368,19 +369,21 @@ class _Src:
     """
 
     def __init__(self, scope: Scope, *, with_flags: bool = True) -> None:
-        signed = _agreements_of_region(scope, *_signed_in(scope.first_day, scope.last_day)).cte("signed")
-        expiring = _agreements_of_region(
-            scope,
+        signed_in = _signed_in(scope.first_day, scope.last_day)
+        expiring_in = (
             Agreement.term_end.between(scope.first_day, scope.last_day),
             Agreement.in_force_on.is_not(None),
-        ).cte("expiring")
+        )
+        signed = _agreements_of_region(scope, *signed_in).cte("signed")
+        expiring = _agreements_of_region(scope, *expiring_in).cte("expiring")
         renewed = None
         if with_flags:
+            population = expiring
             renewed = (
-                select(expiring.c.case_id, literal(1).label("renewal"))
-                .join(Event, Event.case_id == expiring.c.case_id)
+                select(population.c.case_id, literal(1).label("renewal"))
+                .join(Event, Event.case_id == population.c.case_id)
                 .where(stage_event_condition(), Event.trigger == "open_renewal")
-                .group_by(expiring.c.case_id)
+                .group_by(population.c.case_id)
                 .subquery("renewed")
             )
         self.views = {
@@ -908,10 +911,11 @@ def _breakdown(
     *,
     first: date,
     last: date,
-    key: Callable[[Any, Any], ColumnElement[Any]],
+    key: Callable[[], ColumnElement[Any]],
     with_enterprise: bool = False,
 ) -> dict[Any, dict[str, Any]]:
-    """Signed-agreement figures of the region grouped by ``key(case, agreement)``.
+    """Signed-agreement figures of the region grouped by ``key()`` (an expression over the case,
+    its agreement, its org unit and — ``with_enterprise`` — its enterprise).
 
     The same definitions as the headline figures (signed = signing date in range and at signed
     or later), so the row for the report's year equals the headline figures.
@@ -924,10 +928,11 @@ def _breakdown(
             Case.enterprise_id,
             Agreement.avg_wage_before,
             Agreement.avg_wage_after,
-            key(Case, Agreement).label("k"),
+            key().label("k"),
         )
         .join(Agreement, Agreement.case_id == Case.id)
-        .where(_in_region(scope), *_signed_in(first, last))
+        .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
+        .where(OrgUnit.path.startswith(scope.region_path), *_signed_in(first, last))
     )
     if with_enterprise:
         signed = signed.outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
@@ -1000,7 +1005,7 @@ def _by_year(session: Session, scope: Scope) -> list[TrendRow]:
         scope,
         first=date(first_year, 1, 1),
         last=scope.last_day,
-        key=lambda _c, a: extract("year", a.signed_on),
+        key=lambda: extract("year", Agreement.signed_on),
     )
     by_int = {int(k): v for k, v in data.items() if k is not None}
     return [_row(str(y), f"{y}年", by_int.get(y)) for y in range(first_year, scope.year + 1)]
@@ -1014,10 +1019,9 @@ def _by_region(session: Session, scope: Scope) -> list[TrendRow]:
     ).all()
     if not children:
         return []
-    unit_path = select(OrgUnit.path).where(OrgUnit.id == Case.org_unit_id).scalar_subquery()
-    whens = [(unit_path.startswith(path), literal(uid)) for uid, _name, path in children]
+    whens = [(OrgUnit.path.startswith(path), literal(uid)) for uid, _name, path in children]
 
-    def bucket(_c: Any, _a: Any) -> ColumnElement[Any]:
+    def bucket() -> ColumnElement[Any]:
         return sql_case(*whens, else_=literal(scope.region_id))
 
     data = _breakdown(session, scope, first=scope.first_day, last=scope.last_day, key=bucket)
@@ -1032,7 +1036,7 @@ def _by_sector(session: Session, scope: Scope) -> list[TrendRow]:
         scope,
         first=scope.first_day,
         last=scope.last_day,
-        key=lambda c, _a: func.coalesce(c.sector_id, Enterprise.sector_id),
+        key=lambda: func.coalesce(Case.sector_id, Enterprise.sector_id),
         with_enterprise=True,
     )
     names: dict[Any, str] = {sid: name for sid, name in session.execute(select(Sector.id, Sector.name))}
