@@ -13,6 +13,7 @@ from bargaining.rules.jurisdictions import RuleSet
 
 from .. import effects as fx
 from .. import guards as g
+from .. import rate_guards as rg
 from ..fields import Field
 from ..spec import Action, Branch, Guard, Opens, State
 
@@ -256,7 +257,11 @@ def congress_and_after(*, congress_label: str = "职代会") -> tuple[Action, ..
                 Field("worker_signatory", "职工方首席代表", required=False),
                 Field("employer_signatory", "企业方首席代表", required=False),
             ),
-            guards=(g.text_unchanged_since_vote, g.not_in_future("signed_on", "签字日期")),
+            guards=(
+                g.text_unchanged_since_vote,
+                rg.piece_rates_above_floor,
+                g.not_in_future("signed_on", "签字日期"),
+            ),
             requires_documents=("congress_resolution",),
             effects=(fx.set_agreement_date("signed_on", "signed_on"),),
             produces_document="signed_agreement",
