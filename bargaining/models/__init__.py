@@ -16,6 +16,7 @@ from .case import (
 )
 from .enterprise import Enterprise
 from .org import ORG_LEVELS, ROLES, OrgUnit, Sector, User, UserRole
+from .signature import DocumentRendering, ScannedCopy, Signature
 from .timeline import CalendarYear, Deadline, DeadlineSuspension, Event
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Deadline",
     "DeadlineSuspension",
     "Document",
+    "DocumentRendering",
     "Enterprise",
     "Event",
     "LoginAttempt",
@@ -40,7 +42,9 @@ __all__ = [
     "OrgUnit",
     "RateTable",
     "Representative",
+    "ScannedCopy",
     "Sector",
+    "Signature",
     "User",
     "UserRole",
     "WebSession",
