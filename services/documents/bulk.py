@@ -1,0 +1,242 @@
+"""Bulk rendering: every adoption agreement (履约集体协议) of a sector case, on a process pool.
+
+Contexts are built in one read transaction, the PDFs are rendered (and, with ``sign=True``,
+signed by both chiefs) in worker processes, and each case's result is recorded in its own short
+transaction, so one refusal does not hold back the others. Workers are forked after WeasyPrint,
+pyHanko and the stamp font have been loaded, so they start warm.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bargaining.actors import Actor
+from bargaining.db import Database
+from bargaining.errors import DomainError, ValidationError
+from bargaining.models import Case, Document
+from bargaining.rules.periods import legal_date
+
+from .. import runtime
+from ..cases import STAFF, require_role
+from ..repository import get_case, visible_cases
+from ..uow import unit_of_work
+from . import rendering, storage
+from .context import AGREEMENT
+from .rendering import RenderJob, RenderOutput
+
+Progress = Callable[[int, int, str, str | None], None]  # done, total, case number, error or None
+
+
+@dataclass
+class BulkReport:
+    parent: str
+    total: int = 0
+    rendered: list[str] = field(default_factory=list)
+    signed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 1
+    bytes_written: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Item:
+    case_id: int
+    number: str
+    version: int
+    kind: str
+    document_id: int | None
+    job: RenderJob
+    sign: bool
+
+
+def _warm_up() -> None:
+    """Import the heavy modules and build caches before forking, so workers start warm."""
+    from . import pdf, signing, startup, templating  # noqa: F401
+
+    startup.require_rendering()
+    templating.all_templates()
+    signing.stamp_font()
+    import pyhanko.sign.signers
+    import pyhanko.sign.validation  # noqa: F401
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+
+def render_all(
+    db: Database,
+    actor: Actor,
+    parent_ref: str | int,
+    *,
+    sign: bool = False,
+    signed_on: date | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> BulkReport:
+    """Render every adoption agreement of the sector case ``parent_ref`` (sign those awaiting
+    signature when ``sign``), ``workers`` processes at a time (default: one per CPU)."""
+    from . import api
+    from .signing import load_signer
+
+    started = time.perf_counter()
+    now = now or runtime.utcnow()
+    workers = max(1, workers or os.cpu_count() or 1)
+    if sign:
+        require_role(actor, STAFF, "签署集体合同")
+    signer = load_signer() if sign else None
+    items: list[_Item] = []
+    with unit_of_work(db, write=False) as uow:
+        s = uow.session
+        parent = get_case(s, actor, parent_ref)
+        if parent.kind != "sector":
+            raise ValidationError(f"{parent.number} 不是行业协商，没有履约协议可批量生成。")
+        report = BulkReport(parent=parent.number, workers=workers)
+        children = list(
+            s.scalars(
+                visible_cases(actor)
+                .where(Case.parent_id == parent.id, Case.kind == "adoption")
+                .order_by(Case.id)
+            )
+        )
+        report.total = len(children)
+        for case in children:
+            try:
+                if sign and case.state == "awaiting_signature":
+                    job = api.plan_signing(
+                        s, actor, case, signed_on=signed_on or legal_date(now), now=now,
+                        signer_spec=None,
+                    )  # fmt: skip
+                    items.append(
+                        _Item(case.id, case.number, case.version, "signed_agreement", None, job, True)
+                    )
+                    continue
+                signed_doc = s.scalar(
+                    select(Document.id)
+                    .where(Document.case_id == case.id, Document.kind == "signed_agreement")
+                    .order_by(Document.id.desc())
+                    .limit(1)
+                )
+                kind = "signed_agreement" if signed_doc is not None else AGREEMENT
+                plan = api._plan_render(s, actor, case, kind, signed_doc, refresh=False, now=now)
+                if plan.job is None:
+                    report.skipped.append(f"{case.number}：已生成")
+                    continue
+                items.append(
+                    _Item(case.id, case.number, case.version, kind, plan.document_id, plan.job, False)
+                )
+            except DomainError as exc:
+                report.failed.append(f"{case.number}：{exc.message}")
+    if signer is not None:
+        parties = [p for item in items if item.sign for p in item.job.parties]
+        report.notes += signer.prepare(parties)
+    done = len(report.failed) + len(report.skipped)
+    if progress is not None:
+        progress(done, report.total, "", None)
+    if items:
+        _warm_up()
+        outputs = _run(items, workers, signer)
+        for item in items:
+            result = outputs[item.number]
+            done += 1
+            if isinstance(result, BaseException):
+                message = (
+                    result.message
+                    if isinstance(result, DomainError)
+                    else f"{type(result).__name__}: {result}"
+                )
+                report.failed.append(f"{item.number}：{message}")
+                if progress is not None:
+                    progress(done, report.total, item.number, message)
+                continue
+            try:
+                _record(db, actor, item, result, signer, now, report)
+                error = None
+            except DomainError as exc:
+                report.failed.append(f"{item.number}：{exc.message}")
+                error = exc.message
+            if progress is not None:
+                progress(done, report.total, item.number, error)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run(items: list[_Item], workers: int, signer: Any) -> dict[str, RenderOutput | BaseException]:
+    results: dict[str, RenderOutput | BaseException] = {}
+    if workers == 1 or len(items) == 1:
+        for item in items:
+            try:
+                results[item.number] = rendering.run(item.job, signer=signer)
+            except Exception as exc:  # reported per case
+                results[item.number] = exc
+        return results
+    with _pool(min(workers, len(items))) as pool:
+        futures: dict[Future[RenderOutput], str] = {
+            pool.submit(rendering.run, item.job): item.number for item in items
+        }
+        for future in as_completed(futures):
+            number = futures[future]
+            try:
+                results[number] = future.result()
+            except Exception as exc:
+                results[number] = exc
+    return results
+
+
+def _record(
+    db: Database,
+    actor: Actor,
+    item: _Item,
+    output: RenderOutput,
+    signer: Any,
+    now: datetime,
+    report: BulkReport,
+) -> None:
+    from . import api
+
+    if item.sign:
+        api.commit_signed(
+            db, actor, case_id=item.case_id, expected_version=item.version, job=item.job, output=output,
+            backend=signer.backend, now=now,
+        )  # fmt: skip
+        report.signed.append(item.number)
+        report.bytes_written += len(output.signed_pdf or b"")
+        return
+    path = storage.put(output.pdf, ".pdf", now=now)
+    try:
+        with unit_of_work(db) as uow:
+            s = uow.session
+            api._record_rendering(
+                s, case_id=item.case_id, document_id=item.document_id, kind=item.kind, job=item.job,
+                output=output, path=path, actor=actor, now=now,
+            )  # fmt: skip
+            if item.document_id is not None:
+                document = s.get(Document, item.document_id)
+                assert document is not None
+                document.template_name = output.template
+                document.template_version = output.template_version
+                document.template_hash = output.template_hash
+                document.pdf_sha256 = output.pdf_sha256
+                document.storage_path = path
+    except BaseException:
+        storage.remove(path)
+        raise
+    report.rendered.append(item.number)
+    report.bytes_written += len(output.pdf)

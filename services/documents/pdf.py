@@ -1,0 +1,135 @@
+"""HTML → PDF with WeasyPrint, restricted to the project's own template files.
+
+Imported lazily (WeasyPrint costs about half a second to import). The URL fetcher serves only
+files inside the templates directory; anything else (``file:///etc/passwd``, ``http://…``,
+``data:``) stops the rendering. Missing glyphs (.notdef "tofu") are errors, never silent boxes.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from bargaining.errors import ValidationError
+
+CSS_PX_TO_PT = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is points (1/72 in)
+
+
+class ForbiddenResource(FatalURLFetchingError):
+    """A template (or injected markup) asked for something outside the templates directory."""
+
+
+class ProjectFetcher(URLFetcher):
+    """Serves ``file:`` URLs inside ``root`` and nothing else."""
+
+    def __init__(self, root: Path):
+        super().__init__(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=True)
+        self.root = root.resolve()
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise ForbiddenResource(f"resource outside the templates directory refused: {url[:200]}")
+        path = Path(unquote(parts.path)).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise ForbiddenResource(f"resource outside the templates directory refused: {url[:200]}")
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if content_type.startswith("text/"):
+            content_type += "; charset=utf-8"
+        return URLFetcherResponse(
+            path.as_uri(), body=path.read_bytes(), headers={"Content-Type": content_type}
+        )
+
+
+@dataclass
+class RenderedPdf:
+    pdf: bytes
+    pages: int
+    # element id → (page index, x1, y1, x2, y2) in PDF points, origin bottom-left
+    anchors: dict[str, tuple[int, float, float, float, float]] = field(default_factory=dict)
+
+
+class _Collector(logging.Handler):
+    """Collects WeasyPrint warnings raised by this thread's rendering."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
+
+
+def render(
+    html: str,
+    base_dir: Path,
+    *,
+    attachments: dict[str, bytes] | None = None,
+    attachment_time: datetime | None = None,
+    anchor_ids: tuple[str, ...] = (),
+) -> RenderedPdf:
+    """Lay out and write ``html``; ``anchor_ids`` are elements whose boxes are returned in points."""
+    fetcher = ProjectFetcher(base_dir)
+    collector = _Collector()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collector)
+    try:
+        document = weasyprint.HTML(
+            string=html, base_url=base_dir.resolve().as_uri() + "/", url_fetcher=fetcher
+        ).render()
+        files = [
+            weasyprint.Attachment(
+                string=data,
+                name=name,
+                relationship="Data",
+                created=attachment_time,
+                modified=attachment_time,
+                url_fetcher=fetcher,
+            )
+            for name, data in (attachments or {}).items()
+        ]
+        pdf = document.write_pdf(attachments=files)
+    finally:
+        logger.removeHandler(collector)
+    tofu = [m for m in collector.messages if ".notdef" in m]
+    if tofu:
+        raise ValidationError(
+            "文书中有字体不支持的字符，无法排版："
+            + "；".join(dict.fromkeys(tofu))
+            + "。请修改相关文字后重试。",
+            code="missing_glyph",
+        )
+    anchors: dict[str, tuple[int, float, float, float, float]] = {}
+    for index, page in enumerate(document.pages):
+        for name in anchor_ids:
+            box = page.anchors.get(name)
+            if box is None or name in anchors:
+                continue
+            x1, y1, x2, y2 = box  # CSS px from the page's top-left (WeasyPrint 70)
+            height = page.height
+            anchors[name] = (
+                index,
+                x1 * CSS_PX_TO_PT,
+                (height - y2) * CSS_PX_TO_PT,
+                x2 * CSS_PX_TO_PT,
+                (height - y1) * CSS_PX_TO_PT,
+            )
+    missing = [name for name in anchor_ids if name not in anchors]
+    if missing:
+        raise RuntimeError(f"signature anchors not found in the layout: {missing}")
+    return RenderedPdf(pdf=pdf, pages=len(document.pages), anchors=anchors)
+
+
+def render_bare(html: str, base_dir: Path) -> bytes:
+    """WeasyPrint with its defaults (the benchmarks' baseline)."""
+    return weasyprint.HTML(string=html, base_url=base_dir.resolve().as_uri() + "/").write_pdf()
