@@ -42,10 +42,12 @@ app.add_typer(token_app, name="token")
 def _register_capabilities() -> None:
     """Command groups that live with their capability (each imports its heavy libraries lazily)."""
     from .audits.cli import register as register_audit
+    from .documents import register as register_documents
     from .exchange.cli import register as register_exchange
     from .reports.cli import register as register_reports
 
     register_audit(app)
+    register_documents(app)
     register_reports(app)
     register_exchange(app)
 

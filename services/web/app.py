@@ -28,7 +28,7 @@ from bargaining.errors import DomainError, Forbidden, NotFound
 
 from .. import runtime
 from ..uow import unit_of_work
-from . import api, audit_pages, pages
+from . import api, audit_pages, document_pages, pages, report_pages
 from .context import NeedsSignIn, request_id
 from .render import render
 
@@ -122,6 +122,9 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(document_pages.router)
+    app.include_router(document_pages.api_router)
+    app.include_router(report_pages.router)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:

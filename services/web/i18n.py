@@ -64,6 +64,8 @@ EN = {
     "报送材料": "Filing package",
     "语言": "Language",
     "专项抽查": "Compliance checks",
+    "年度统计": "Annual report",
+    "核验": "Verify PDF",
 }
 
 # Stage and action names from the workflow definitions.

@@ -1,0 +1,147 @@
+"""Documents on the web: each stage's PDF, signing, scanned copies, and verifying a PDF.
+
+Rendering and signing happen in services/documents, outside any request transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from bargaining.errors import DomainError, NotFound, ValidationError
+from bargaining.models import Document
+
+from ..repository import get_case
+from ..uow import unit_of_work
+from .context import RequestContext, api_context, check_form_csrf, page_context
+from .render import render
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api", tags=["api"])
+Ctx = Annotated[RequestContext, Depends(page_context)]
+ApiCtx = Annotated[RequestContext, Depends(api_context)]
+MAX_PDF = 50 * 1024 * 1024
+
+
+def _pdf(rendered: Any) -> Response:
+    return Response(
+        rendered.pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(rendered.filename)}",
+            "X-Content-SHA256": rendered.sha256,
+        },
+    )
+
+
+@router.get("/cases/{ref}/documents/{document_id}.pdf")
+def document_pdf(ref: str, document_id: int, ctx: Ctx) -> Response:
+    from ..documents import render_document
+
+    with unit_of_work(ctx.db, write=False) as uow:
+        case = get_case(uow.session, ctx.actor, ref[:40])
+        kind = uow.session.scalar(
+            select(Document.kind).where(Document.id == document_id, Document.case_id == case.id)
+        )
+    if kind is None:
+        raise NotFound("找不到该文件。")
+    return _pdf(render_document(ctx.db, ctx.actor, ref[:40], kind, document_id=document_id, now=ctx.now))
+
+
+@router.get("/cases/{ref}/agreement.pdf")
+def agreement_pdf(ref: str, ctx: Ctx) -> Response:
+    """The agreement text as it stands (a draft carries a watermark; a signed one its signatures)."""
+    from ..documents import render_document
+
+    return _pdf(render_document(ctx.db, ctx.actor, ref[:40], "agreement", now=ctx.now))
+
+
+@router.post("/cases/{ref}/sign-pdf", response_class=HTMLResponse)
+async def sign_pdf(request: Request, ref: str, ctx: Ctx) -> Response:
+    from ..documents import sign_agreement
+
+    await check_form_csrf(request, ctx)
+    try:
+        sign_agreement(ctx.db, ctx.actor, ref[:40], now=ctx.now, request_id=ctx.request_id)
+    except DomainError as exc:
+        return render(
+            request,
+            "error.html",
+            {"message": exc.message, "status": exc.http_status, "back": f"/cases/{quote(ref[:40])}"},
+            status_code=exc.http_status,
+        )
+    return RedirectResponse(f"/cases/{quote(ref[:40])}?done=sign", status_code=303)
+
+
+@router.post("/cases/{ref}/scans", response_class=HTMLResponse)
+async def upload_scan(request: Request, ref: str, ctx: Ctx) -> Response:
+    from ..documents import store_scan
+
+    form = await request.form()
+    values = await check_form_csrf(request, ctx)
+    upload = form.get("file")
+    try:
+        if upload is None or isinstance(upload, str):
+            raise ValidationError("请选择扫描件文件。")
+        data = await upload.read(MAX_PDF + 1)
+        store_scan(
+            ctx.db,
+            ctx.actor,
+            ref[:40],
+            values.get("kind", "signed_agreement"),
+            upload.filename or "scan",
+            data,
+            note=values.get("note") or None,
+            now=ctx.now,
+            request_id=ctx.request_id,
+        )
+    except DomainError as exc:
+        return render(
+            request,
+            "error.html",
+            {"message": exc.message, "status": exc.http_status, "back": f"/cases/{quote(ref[:40])}"},
+            status_code=exc.http_status,
+        )
+    return RedirectResponse(f"/cases/{quote(ref[:40])}?done=scan", status_code=303)
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_form(request: Request, ctx: Ctx) -> Response:
+    return render(request, "verify.html", {"report": None, "error": None})
+
+
+@router.post("/verify", response_class=HTMLResponse)
+async def verify_upload(request: Request, ctx: Ctx) -> Response:
+    from ..documents import verify_pdf
+
+    form = await request.form()
+    await check_form_csrf(request, ctx)
+    upload = form.get("file")
+    try:
+        if upload is None or isinstance(upload, str):
+            raise ValidationError("请选择要核验的 PDF 文件。")
+        data = await upload.read(MAX_PDF + 1)
+        if len(data) > MAX_PDF:
+            raise ValidationError("文件过大（上限50MB）。")
+        report = verify_pdf(ctx.db, data).to_dict()
+    except DomainError as exc:
+        return render(
+            request, "verify.html", {"report": None, "error": exc.message}, status_code=exc.http_status
+        )
+    return render(request, "verify.html", {"report": report, "error": None})
+
+
+@api_router.post("/verify")
+async def api_verify(ctx: ApiCtx, file: UploadFile) -> dict[str, Any]:
+    """Check a PDF: each signature, signer, time, changes after signing, and the approved text's hash."""
+    from ..documents import verify_pdf
+
+    data = await file.read(MAX_PDF + 1)
+    if len(data) > MAX_PDF:
+        raise ValidationError("文件过大（上限50MB）。")
+    result: dict[str, Any] = verify_pdf(ctx.db, data).to_dict()
+    return result
