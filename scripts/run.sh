@@ -28,5 +28,7 @@ printf '[run] bargaining init\n'
 .venv/bin/bargaining init
 printf '[run] bargaining demo --if-empty\n'
 .venv/bin/bargaining demo --if-empty
+printf '[run] bargaining keys init (test CA for signing demo PDFs; keeps existing keys)\n'
+.venv/bin/bargaining keys init
 printf '[run] bargaining serve on http://%s:%s/\n' "$HOST" "$PORT"
 exec .venv/bin/bargaining serve --host "$HOST" --port "$PORT"
