@@ -382,7 +382,7 @@ class _Src:
             renewed = (
                 select(population.c.case_id, literal(1).label("renewal"))
                 .join(Event, Event.case_id == population.c.case_id)
-                .where(stage_event_condition(), Event.trigger == "open_renewal")
+                .where(Event.trigger == "open_renewal")  # implies the stage index's condition
                 .group_by(population.c.case_id)
                 .subquery("renewed")
             )
