@@ -251,7 +251,8 @@ def create_campaign(
             assert home is not None
             unit = home
         if actor.org_path is not None and not unit.path.startswith(actor.org_path):
-            raise Forbidden(f"{unit.name}不在您的管辖范围内。")
+            # the code the user gave, not the unit's name: another region's names are not shown
+            raise Forbidden(f"工会组织 {unit.code} 不在您的管辖范围内。")
         for code in sectors or []:
             from ..orgs import get_sector
 

@@ -42,9 +42,12 @@ def document_for(db: Database, actor: Actor, document_id: int) -> dict[str, Any]
     with unit_of_work(db, write=False) as uow:
         s = uow.session
         doc = s.get(AuditDocument, document_id)
-        if doc is None:
+        try:
+            case = get_audit_case(s, actor, doc.audit_case_id) if doc is not None else None
+        except NotFound:
+            case = None  # out of scope answers as a missing document does (the case id is not shown)
+        if doc is None or case is None:
             raise NotFound("找不到该文书。")
-        case = get_audit_case(s, actor, doc.audit_case_id)
         campaign = s.get(Campaign, case.campaign_id)
         org = s.get(OrgUnit, campaign.org_unit_id) if campaign else None
         data = dict(doc.data)

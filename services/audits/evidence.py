@@ -208,9 +208,13 @@ def open_evidence(db: Database, actor: Actor, evidence_id: int) -> tuple[Path, E
     with unit_of_work(db, write=False) as uow:
         s = uow.session
         evidence = s.get(Evidence, evidence_id)
+        try:
+            if evidence is not None:
+                get_audit_case(s, actor, evidence.audit_case_id)  # region scope: NotFound if not visible
+        except NotFound:
+            evidence = None  # out of scope answers as a missing file does (the case id is not shown)
         if evidence is None:
             raise NotFound("找不到该证据文件。")
-        get_audit_case(s, actor, evidence.audit_case_id)  # region scope: NotFound if not visible
     path = storage_dir() / evidence.stored_name
     if not path.is_file():
         raise NotFound("证据文件已不在存储目录中，请联系管理员。")

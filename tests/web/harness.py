@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,8 +19,9 @@ from sqlalchemy import func, select
 
 from bargaining.config import Settings
 from bargaining.db import Database
-from bargaining.models import Case, Event, OrgUnit, User
+from bargaining.models import Case, Enterprise, Event, OrgUnit, User
 from bargaining.models.base import Base
+from bargaining.rules.uscc import complete_credit_code
 from services import cases as uc
 from services import runtime
 from services.identity import add_user
@@ -116,6 +118,7 @@ class WebWorld:
     other_case_id: int  # enterprise case of the neighbouring street (邻街电子有限公司)
     other_case_number: str
     users: dict[str, int] = field(default_factory=dict)
+    audit: AuditPages | None = None  # the audit pages' world, once add_audit_world has run
 
     def client(self, *, https: bool = False, app: FastAPI | None = None) -> TestClient:
         return TestClient(
@@ -172,6 +175,227 @@ class WebWorld:
                 select(func.count()).select_from(WebSession).where(WebSession.revoked_at.is_not(None))
             )
             return counts
+
+
+@dataclass
+class AuditPages:
+    """Ids for the audit (专项抽查) pages: campaigns of the street and of the neighbouring street."""
+
+    campaign_id: int  # the street's campaign (aud leads, admin approved), started: four audit cases
+    campaign_number: str
+    draft_id: int  # a draft campaign of the street (its sampling steps may be taken again and again)
+    draft_number: str
+    planned: dict[str, int]  # audit case (planned) per inside user, for actions one may take once
+    planned_number: str  # number of the first of them
+    inspected_id: int  # inspected, with a finding on no_arrears (amount owed 2000.00)
+    inspected_number: str
+    finding_id: int
+    rectifying_id: int  # in rectification, one open item with its evidence per inside user
+    rectifying_finding_id: int  # the finding (pay_day) the items rectify
+    rectification: dict[str, int]
+    document_id: int  # the inspection notice of the case in rectification
+    evidence_id: int
+    enterprises: list[str]  # the street's sampled enterprises
+    other_campaign_number: str  # the neighbouring street's campaign (other_aud leads), started
+    other_case_number: str
+    other_enterprise: str
+
+
+AUDIT_ENTERPRISES = [
+    "街道抽查甲厂有限公司",
+    "街道抽查乙厂有限公司",
+    "街道抽查丙厂有限公司",
+    "街道抽查丁厂有限公司",
+]
+OTHER_AUDIT_ENTERPRISE = "邻街抽查戊厂有限公司"
+AUDIT_INSIDE = ("aud", "admin")  # the inside users the audit rows may change something for
+
+
+def add_audit_world(web: WebWorld) -> AuditPages:
+    """Audit campaigns on the web world, built with the audit tests' helpers (tests/audits/support.py).
+
+    The street gets a second auditor (aud2) so its pool has the two inspectors every case needs
+    (aud is drawn for every case), and four enterprises whose agreements are in force; the
+    neighbouring street the same once over (other_aud, other_aud2). The street's campaign is
+    started and its cases are taken (through the use cases, as aud) to: planned (one per inside
+    user), inspected with a finding, and in rectification with an item and evidence per inside
+    user. Evidence is stored under $BARGAINING_STORAGE_DIR: set it before calling this.
+    """
+    import os
+    from datetime import timedelta
+
+    from bargaining.models.audit import AuditCase, AuditDocument, Campaign
+    from services.audits import cases as ac
+    from services.audits.evidence import store_evidence
+    from services.identity import actor_for
+    from services.orgs import add_enterprise
+    from tests.audits.support import (
+        TODAY,
+        AuditWorld,
+        _agreement,
+        all_compliant_answers,
+        create,
+        prepare,
+        start,
+    )
+    from tests.support import at
+
+    assert os.environ.get("BARGAINING_STORAGE_DIR"), "set BARGAINING_STORAGE_DIR (evidence files)"
+    db = web.db
+    with unit_of_work(db) as uow:
+        s = uow.session
+        units = {u.code: u for u in s.scalars(select(OrgUnit).where(OrgUnit.code.in_(("street", "other"))))}
+        add_user(s, username="aud2", display_name="街道督查员二", org_unit=units["street"], roles=["auditor"])
+        add_user(
+            s, username="other_aud2", display_name="邻街督查员二", org_unit=units["other"], roles=["auditor"]
+        )
+        codes: dict[str, list[str]] = {"street": [], "other": []}
+        for n, (unit, name) in enumerate(
+            [("street", name) for name in AUDIT_ENTERPRISES] + [("other", OTHER_AUDIT_ENTERPRISE)], 1
+        ):
+            code = complete_credit_code(f"91320282MB{n:07d}")
+            enterprise = add_enterprise(
+                s, credit_code=code, name=name, org_unit=units[unit], headcount=40 * n, min_wage_tier=1
+            )
+            _agreement(s, enterprise, in_force_on=date(2025, 6, 1))
+            codes[unit].append(code)
+        actors = {
+            u.username: actor_for(u)
+            for u in s.scalars(
+                select(User).where(User.username.in_(("aud", "aud2", "other_aud", "other_aud2")))
+            )
+        }
+        other_admin = actor_for(s.scalars(select(User).where(User.username == "other_admin")).one())
+    street = AuditWorld(
+        db,
+        admin=web.world.admin,
+        lead=actors["aud"],
+        auditors=[actors["aud"], actors["aud2"]],
+        outsider=actors["other_aud"],
+        street_a="street",
+        street_b="other",
+        codes=codes["street"],
+    )
+    neighbour = AuditWorld(
+        db,
+        admin=other_admin,
+        lead=actors["other_aud"],
+        auditors=[actors["other_aud"], actors["other_aud2"]],
+        outsider=actors["aud"],
+        street_a="other",
+        street_b="street",
+        codes=codes["other"],
+    )
+    common: dict[str, Any] = {"min_months_in_force": 6, "dimensions": ["region"]}
+    campaign = create(street, org="street", inspectors=["aud", "aud2"], sample_size=4, **common)
+    draft = create(
+        street, org="street", title="草稿专项抽查", inspectors=["aud", "aud2"], sample_size=1, **common
+    )
+    other = create(neighbour, org="other", inspectors=["other_aud", "other_aud2"], sample_size=1, **common)
+    for world, number in ((street, campaign["number"]), (neighbour, other["number"])):
+        prepare(world, number)
+    start(street, campaign["number"])  # the sweep starts both
+    with unit_of_work(db, write=False) as uow:
+        s = uow.session
+        cases = list(
+            s.scalars(select(AuditCase).where(AuditCase.campaign_id == campaign["id"]).order_by(AuditCase.id))
+        )
+        other_case = s.scalars(
+            select(AuditCase).join(Campaign).where(Campaign.number == other["number"])
+        ).one()
+        names = dict(s.execute(select(Enterprise.id, Enterprise.name)).all())
+        assert len(cases) == 4 and all(c.state == "planned" for c in cases)
+        refs = [(c.id, c.number, names[c.enterprise_id]) for c in cases]
+        other_refs = (other_case.number, names[other_case.enterprise_id])
+    aud = actors["aud"]
+    day = TODAY + timedelta(days=8)  # the day after the start
+    (p1, p1_number, _), (p2, _, _), (inspected, inspected_number, _), (rectifying, rectifying_number, _) = (
+        refs
+    )
+    for number, bad in ((inspected_number, "no_arrears"), (rectifying_number, "pay_day")):
+        ac.fire_action(db, aud, number, "notify", values={"method": "written"}, now=at(day, 9))
+        answers = all_compliant_answers(street, number, day)
+        answers[bad] = ("noncompliant", "检查发现的问题")
+        ac.save_answers(db, aud, number, answers, now=at(day, 10))
+        ac.fire_action(db, aud, number, "record_inspection", now=at(day, 11))
+    finding = ac.add_finding(
+        db,
+        aud,
+        inspected_number,
+        item_code="no_arrears",
+        severity=None,
+        description="2名职工2026年2月工资少发1000元",
+        rows=[{"workers": "2", "months": "1", "due": "5000", "paid": "4000"}],
+        now=at(day, 12),
+    )
+    assert finding["finding_amount"] == "2000.00"
+    pay_day = ac.add_finding(
+        db,
+        aud,
+        rectifying_number,
+        item_code="pay_day",
+        severity=None,
+        description="工资迟发五天",
+        now=at(day, 12),
+    )
+    ac.fire_action(db, aud, rectifying_number, "confirm_findings", now=at(day, 13))
+    items = {}
+    for username in AUDIT_INSIDE:
+        item = ac.add_rectification(
+            db,
+            aud,
+            rectifying_number,
+            finding_id=pay_day["finding_id"],
+            action="按约定日期支付工资",
+            owner=f"人事经理（{username}）",
+            due=day + timedelta(days=30),
+            required_evidence="工资发放记录",
+            now=at(day, 14),
+        )
+        items[username] = item["rectification_id"]
+    ac.fire_action(db, aud, rectifying_number, "order_rectification", now=at(day, 15))
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+    for username, item_id in items.items():
+        store_evidence(
+            db,
+            aud,
+            rectifying_number,
+            filename=f"发放记录{username}.pdf",
+            content=pdf,
+            rectification_id=item_id,
+            now=at(day, 16),
+        )
+    evidence = store_evidence(
+        db, aud, rectifying_number, filename="工资台账.pdf", content=pdf, now=at(day, 17)
+    )
+    with unit_of_work(db, write=False) as uow:
+        document_id = uow.session.scalar(
+            select(AuditDocument.id).where(
+                AuditDocument.audit_case_id == rectifying, AuditDocument.kind == "inspection_notice"
+            )
+        )
+        assert document_id is not None
+    web.audit = AuditPages(
+        campaign_id=campaign["id"],
+        campaign_number=campaign["number"],
+        draft_id=draft["id"],
+        draft_number=draft["number"],
+        planned={"aud": p1, "admin": p2},
+        planned_number=p1_number,
+        inspected_id=inspected,
+        inspected_number=inspected_number,
+        finding_id=finding["finding_id"],
+        rectifying_id=rectifying,
+        rectifying_finding_id=pay_day["finding_id"],
+        rectification=items,
+        document_id=document_id,
+        evidence_id=evidence["id"],
+        enterprises=[name for _, _, name in refs],
+        other_campaign_number=other["number"],
+        other_case_number=other_refs[0],
+        other_enterprise=other_refs[1],
+    )
+    return web.audit
 
 
 def build_web_world(db: Database, settings: Settings | None = None) -> WebWorld:

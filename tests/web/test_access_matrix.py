@@ -7,6 +7,12 @@ test walks ``app`` routes, so a route added without a row here fails. On top of 
 - no response to an outside user contains the street's case numbers, enterprise or federation names
   (and no response to a street user contains the neighbouring street's);
 - inside users do see the case where a list or page should show it (so the leak check is not vacuous);
+- the audit pages (专项抽查) are for auditors and federation admins only: instructors and reviewers are
+  refused by role (403) wherever the campaign is; an auditor or admin outside the campaign's
+  federation subtree does not find it, its audit cases, documents or evidence (404); inside they may
+  read and change them (the street's campaign, led by aud, approved by the city's admin). Outside
+  users see none of the street's campaign or audit case numbers, sampled enterprises or amounts, and
+  street users none of the neighbouring street's campaign;
 - every refusal (403/404) of a signed-in user writes one ``access_denied`` event (case_id NULL) naming
   the user, method and path; a request that is not refused writes none.
 """
@@ -15,13 +21,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .harness import RATE_TABLE, ROLE_USERS, WebWorld, app_routes, csrf_of
+from bargaining.rules.periods import legal_date
+from services import runtime
+
+from .harness import (
+    AUDIT_INSIDE,
+    RATE_TABLE,
+    ROLE_USERS,
+    AuditPages,
+    WebWorld,
+    add_audit_world,
+    app_routes,
+    csrf_of,
+)
 
 STAFF = ("instructor", "federation_admin")
+AUDIT = ("auditor", "federation_admin")  # services/audits/repository.py AUDIT_ROLES
 ROLES = ("instructor", "federation_admin", "reviewer", "auditor")
 SIGN_IN = "SIGN_IN"  # anonymous page request: 303 to /login?next=…
 UNAUTHORIZED = 401  # anonymous API request
@@ -48,6 +69,7 @@ class Row:
     expect: Expect  # (role, inside) -> status for signed-in users
     shows_case: bool = False  # an inside user with 200 sees the street's enterprise case in the body
     last: bool = False  # run after every other row (logout)
+    shows: Callable[[WebWorld], list[str]] | None = None  # what an inside user with 200 sees (audit)
 
 
 def everyone(status: int) -> Expect:
@@ -73,6 +95,13 @@ def inside_change(ok: int) -> Expect:
 
 def roles(allowed: tuple[str, ...], ok: int) -> Expect:
     return lambda role, inside_: ok if role in allowed else 403
+
+
+def audit_scoped(ok: int) -> Expect:
+    """An audit page on the street's campaign (or one of its cases, documents, evidence): only
+    auditors and admins may use the audit pages (others 403 wherever the campaign is); outside the
+    campaign's federation subtree it does not exist (404)."""
+    return lambda role, inside_: (ok if inside_ else 404) if role in AUDIT else 403
 
 
 def _case_page_post(
@@ -130,6 +159,61 @@ RATE_GRID = {
     "cell__0__0": "43",
 }
 
+
+def _a(w: WebWorld) -> AuditPages:
+    assert w.audit is not None, "the audit rows need add_audit_world"
+    return w.audit
+
+
+def _audit_get(path: Callable[[AuditPages], str]) -> Callable[[WebWorld, Who], Request]:
+    return lambda w, who: ("GET", path(_a(w)), {})
+
+
+def _audit_post(
+    path: Callable[[AuditPages, str], str], data: Callable[[AuditPages, str], dict[str, str]]
+) -> Callable[[WebWorld, Who], Request]:
+    """A form post on the audit pages; ``path`` and ``data`` get the user, so each inside user can
+    act on a target of its own where an action can be taken once only (everyone else gets aud's)."""
+
+    def build(w: WebWorld, who: Who) -> Request:
+        me = who.username if who.username in AUDIT_INSIDE else AUDIT_INSIDE[0]
+        return ("POST", path(_a(w), me), {"data": {**data(_a(w), me), "csrf_token": who.csrf}})
+
+    return build
+
+
+def _new_campaign_form(a: AuditPages, me: str) -> dict[str, Any]:
+    start = legal_date(runtime.utcnow()) + timedelta(days=30)  # the pages run on the real clock
+    return {
+        "title": f"页面新建的专项抽查（{me}）",
+        "legal_basis": "《浙江省工会劳动法律监督条例》第九条",
+        "org": "street",  # outside: not in their jurisdiction
+        "kinds": "enterprise",
+        "min_months": "6",
+        "dimensions": "region",
+        "method": "proportional",
+        "sample_size": "1",
+        "inspectors": ["aud", "aud2"],
+        "start_on": start.isoformat(),
+        "reminder_days": "3",
+        "fieldwork_start": start.isoformat(),
+        "fieldwork_end": (start + timedelta(days=30)).isoformat(),
+        "report_due": (start + timedelta(days=45)).isoformat(),
+    }
+
+
+def _evidence_upload(w: WebWorld, who: Who) -> Request:
+    return (
+        "POST",
+        f"/audits/cases/{_a(w).rectifying_id}/evidence",
+        {
+            "data": {"csrf_token": who.csrf, "note": "工资条"},
+            "files": {"file": ("工资条.pdf", PDF, "application/pdf")},
+        },
+    )
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
 E = "{w.case_id}"
 MATRIX: dict[tuple[str, str], Row] = {
     # ---- public ----
@@ -236,6 +320,112 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/cases/{ref}/timeline"): Row("api", _api("GET", f"/api/cases/{E}/timeline"), inside(200)),
     ("GET", "/api/cases/{ref}/diagram"): Row("api", _api("GET", f"/api/cases/{E}/diagram"), inside(200)),
     ("GET", "/api/deadlines"): Row("api", _api("GET", "/api/deadlines"), everyone(200)),
+    # ---- audit pages (专项抽查) ----
+    ("GET", "/audits"): Row(
+        "page", _get("/audits"), roles(AUDIT, 200), shows=lambda w: [_a(w).campaign_number]
+    ),
+    ("GET", "/audits/new"): Row("page", _get("/audits/new"), roles(AUDIT, 200)),
+    ("POST", "/audits/new"): Row(
+        "page",
+        _audit_post(lambda a, me: "/audits/new", _new_campaign_form),
+        # outside: the street federation is not in their jurisdiction (refused, its name not shown)
+        lambda role, inside_: (303 if inside_ else 403) if role in AUDIT else 403,
+    ),
+    ("GET", "/audits/campaigns/{ref}"): Row(
+        "page",
+        _audit_get(lambda a: f"/audits/campaigns/{a.campaign_id}"),
+        audit_scoped(200),
+        shows=lambda w: [_a(w).campaign_number, *_a(w).enterprises],
+    ),
+    ("POST", "/audits/campaigns/{ref}/{step}"): Row(
+        "page",
+        # (re-)freezing the draft campaign's frame may be done again and again before approval
+        _audit_post(lambda a, me: f"/audits/campaigns/{a.draft_id}/freeze", lambda a, me: {}),
+        audit_scoped(303),
+    ),
+    ("GET", "/audits/campaigns/{ref}/report.{fmt}"): Row(
+        "page", _audit_get(lambda a: f"/audits/campaigns/{a.campaign_id}/report.xlsx"), audit_scoped(200)
+    ),
+    ("GET", "/audits/campaigns/{ref}/record.json"): Row(
+        "page",
+        _audit_get(lambda a: f"/audits/campaigns/{a.campaign_id}/record.json"),
+        audit_scoped(200),
+        shows=lambda w: [_a(w).campaign_number],
+    ),
+    ("GET", "/audits/cases/{ref}"): Row(
+        "page",
+        _audit_get(lambda a: f"/audits/cases/{a.inspected_id}"),
+        audit_scoped(200),
+        shows=lambda w: [_a(w).inspected_number, "2000.00"],  # and the amount owed on its finding
+    ),
+    ("POST", "/audits/cases/{ref}/actions/{trigger}"): Row(
+        "page",
+        _audit_post(
+            lambda a, me: f"/audits/cases/{a.planned[me]}/actions/notify", lambda a, me: {"method": "written"}
+        ),
+        audit_scoped(303),
+    ),
+    ("POST", "/audits/cases/{ref}/answers"): Row(
+        "page",
+        _audit_post(
+            lambda a, me: f"/audits/cases/{a.planned['aud']}/answers",
+            lambda a, me: {"answer_pay_day": "compliant"},
+        ),
+        audit_scoped(303),
+    ),
+    ("POST", "/audits/cases/{ref}/findings"): Row(
+        "page",
+        _audit_post(
+            lambda a, me: f"/audits/cases/{a.inspected_id}/findings",
+            lambda a, me: {
+                "item_code": "no_arrears",
+                "description": f"又查出少发工资（{me}）",
+                "row1_workers": "1",
+                "row1_months": "1",
+                "row1_due": "5000",
+                "row1_paid": "4500",
+            },
+        ),
+        audit_scoped(303),
+    ),
+    ("POST", "/audits/cases/{ref}/findings/{finding_id}/recovery"): Row(
+        "page",
+        _audit_post(
+            lambda a, me: f"/audits/cases/{a.inspected_id}/findings/{a.finding_id}/recovery",
+            lambda a, me: {"amount": "1500"},
+        ),
+        audit_scoped(303),
+    ),
+    ("POST", "/audits/cases/{ref}/rectifications"): Row(
+        "page",
+        _audit_post(
+            lambda a, me: f"/audits/cases/{a.rectifying_id}/rectifications",
+            lambda a, me: {
+                "finding_id": str(a.rectifying_finding_id),
+                "action": "建立工资支付台账",
+                "owner": f"财务经理（{me}）",
+                "due": "2099-12-31",
+                "required_evidence": "工资支付台账",
+            },
+        ),
+        audit_scoped(303),
+    ),
+    ("POST", "/audits/cases/{ref}/rectifications/{item_id}/{step}"): Row(
+        "page",
+        # each inside user submits an item of its own (submitted once, then it waits for the re-check)
+        _audit_post(
+            lambda a, me: f"/audits/cases/{a.rectifying_id}/rectifications/{a.rectification[me]}/submit",
+            lambda a, me: {"note": "已按期支付"},
+        ),
+        audit_scoped(303),
+    ),
+    ("POST", "/audits/cases/{ref}/evidence"): Row("page", _evidence_upload, audit_scoped(303)),
+    ("GET", "/audits/documents/{document_id}.pdf"): Row(
+        "page", _audit_get(lambda a: f"/audits/documents/{a.document_id}.pdf"), audit_scoped(200)
+    ),
+    ("GET", "/audits/evidence/{evidence_id}"): Row(
+        "page", _audit_get(lambda a: f"/audits/evidence/{a.evidence_id}"), audit_scoped(200)
+    ),
 }
 
 
@@ -247,6 +437,11 @@ def test_every_route_has_a_row_in_the_matrix(sqlite_web: WebWorld) -> None:
 def _forbidden_markers(w: WebWorld, who: Who) -> list[str]:
     street = [w.case_number, w.sector_case_number, "测试机械有限公司", "测试茶业", "测试街道总工会"]
     neighbour = [w.other_case_number, "邻街电子有限公司", "邻近街道总工会"]
+    if w.audit is not None:
+        a = w.audit
+        street += [a.campaign_number, a.draft_number, a.planned_number, a.inspected_number, *a.enterprises]
+        street += ["2000.00", "街道督查员二"]  # an amount owed; the second inspector
+        neighbour += [a.other_campaign_number, a.other_case_number, a.other_enterprise, "邻街督查员二"]
     home = {"zhang": "street", "aud": "street", "li": "other"}.get(who.username or "")
     if who.username and who.username.startswith("other_"):
         home = "other"
@@ -278,6 +473,8 @@ def _run(w: WebWorld, client: Any, row: Row, who: Who) -> list[str]:
     shown = row.shows_case and who.inside and who.username and response.status_code == 200
     if shown and w.case_number not in body:
         problems.append(f"{where} should show the case")
+    if row.shows and who.inside and who.username and response.status_code == 200:
+        problems += [f"{where} should show {m!r}" for m in row.shows(w) if m not in body]
 
     denied = w.events("access_denied")[denied_before:]
     if who.username is not None and row.kind != "public" and response.status_code in (403, 404):
@@ -302,7 +499,10 @@ def _users(w: WebWorld) -> list[Who]:
     ]
 
 
-def test_access_matrix(web: WebWorld) -> None:
+def test_access_matrix(web: WebWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BARGAINING_STORAGE_DIR", str(tmp_path / "storage"))
+    add_audit_world(web)
+    audit_before = _audit_changes(web)
     present = app_routes(web.app)
     rows = sorted(
         ((k, r) for k, r in MATRIX.items() if k in present), key=lambda kr: (kr[1].last, kr[0][1], kr[0][0])
@@ -319,6 +519,29 @@ def test_access_matrix(web: WebWorld) -> None:
         for _key, row in rows:
             problems += _run(web, client, row, who)
     assert not problems, f"{len(problems)} cells wrong:\n" + "\n".join(problems)
+    # the audit side was changed by the inside auditor and admin only (refusals wrote nothing)
+    changed_by = {web.users[u] for u in AUDIT_INSIDE}
+    after = _audit_changes(web)
+    for what, written in after.items():
+        new_rows = written - audit_before[what]
+        assert new_rows, f"no {what} written by the matrix: the audit rows changed nothing"
+        assert {actor for _, actor in new_rows} <= changed_by, (what, new_rows)
+
+
+def _audit_changes(w: WebWorld) -> dict[str, set[tuple[Any, ...]]]:
+    """Who wrote each audit event, campaign and evidence file: (row id, user id)."""
+    from sqlalchemy import select
+
+    from bargaining.models.audit import AuditEvent, Campaign, Evidence
+    from services.uow import unit_of_work
+
+    with unit_of_work(w.db, write=False) as uow:
+        s = uow.session
+        return {
+            "audit events": {tuple(r) for r in s.execute(select(AuditEvent.id, AuditEvent.actor_id))},
+            "campaigns": {tuple(r) for r in s.execute(select(Campaign.id, Campaign.created_by_id))},
+            "evidence": {tuple(r) for r in s.execute(select(Evidence.id, Evidence.uploaded_by_id))},
+        }
 
 
 def _without(text: str, path: str, ref: Any) -> str:
@@ -342,6 +565,44 @@ def test_outside_a_case_is_indistinguishable_from_no_case(web: WebWorld) -> None
         # by number, too
         by_number = client.get(path.format(web.case_number), headers=token if path.startswith("/api") else {})
         assert by_number.status_code == 404
+
+
+def test_outside_an_audit_is_indistinguishable_from_no_audit(
+    sqlite_web: WebWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An auditor or admin of the neighbouring street gets the same answer for the street's campaign,
+    audit case, document and evidence file as for ids that do not exist (and by number, too)."""
+    monkeypatch.setenv("BARGAINING_STORAGE_DIR", str(tmp_path / "storage"))
+    a = add_audit_world(sqlite_web)
+    missing = 999_999
+    refs = {
+        "/audits/campaigns/{}": (a.campaign_id, a.campaign_number, "找不到专项抽查 {}"),
+        "/audits/campaigns/{}/report.xlsx": (a.campaign_id, a.campaign_number, "找不到专项抽查 {}"),
+        "/audits/campaigns/{}/record.json": (a.campaign_id, a.campaign_number, "找不到专项抽查 {}"),
+        "/audits/cases/{}": (a.inspected_id, a.inspected_number, "找不到检查 {}"),
+        "/audits/documents/{}.pdf": (a.document_id, None, "找不到该文书"),
+        "/audits/evidence/{}": (a.evidence_id, None, "找不到该证据文件"),
+    }
+    for username in ("other_aud", "other_admin"):
+        client, csrf = sqlite_web.signed_in(username)
+        for path, (ref, number, message) in refs.items():
+            real = client.get(path.format(ref))
+            fake = client.get(path.format(missing))
+            assert real.status_code == fake.status_code == 404, (username, path)
+            assert message.format(ref) in real.text, (username, path)
+
+            def without(text: str, r: Any, path: str = path, message: str = message) -> str:
+                return text.replace(path.format(r), "P").replace(message.format(r), "#")
+
+            assert without(real.text, ref) == without(fake.text, missing), (username, path)
+            if number is not None:
+                assert client.get(path.format(number)).status_code == 404
+        # a change is refused the same way (and says nothing of the case)
+        for ref in (a.rectifying_id, missing):
+            refused = client.post(
+                f"/audits/cases/{ref}/rectifications/1/submit", data={"csrf_token": csrf, "note": "x"}
+            )
+            assert refused.status_code == 404 and "找不到检查" in refused.text
 
 
 def test_outside_lists_and_filters_show_nothing_of_the_street(web: WebWorld) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ import pytest
 
 from bargaining.config import DEVELOPMENT_SECRET, Settings
 from bargaining.errors import ValidationError
+from bargaining.rules.periods import legal_date
+from services import runtime
 from services.web.app import create_app
 
-from .harness import PASSWORD, WebWorld, app_routes, csrf_of
+from .harness import PASSWORD, AuditPages, WebWorld, add_audit_world, app_routes, csrf_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +34,7 @@ class FormPost:
     files: Callable[[WebWorld], dict[str, Any]] | None = None  # multipart upload
     control: int = 303  # the answer with the right token
     writes: bool = True  # and whether that answer changed something
+    audit: bool = False  # needs the audit pages' world (harness.add_audit_world)
 
 
 def _xlsx(w: WebWorld) -> dict[str, Any]:
@@ -89,6 +93,95 @@ FORM_POSTS: dict[str, FormPost] = {
 }
 
 
+def _a(w: WebWorld) -> AuditPages:
+    assert w.audit is not None
+    return w.audit
+
+
+def _new_campaign(w: WebWorld) -> dict[str, Any]:
+    start = legal_date(runtime.utcnow()) + timedelta(days=30)  # the pages run on the real clock
+    return {
+        "title": "页面新建的专项抽查",
+        "legal_basis": "《浙江省工会劳动法律监督条例》第九条",
+        "org": "street",
+        "kinds": "enterprise",
+        "min_months": "6",
+        "dimensions": "region",
+        "method": "proportional",
+        "sample_size": "1",
+        "inspectors": ["aud", "aud2"],
+        "start_on": start.isoformat(),
+        "reminder_days": "3",
+        "fieldwork_start": start.isoformat(),
+        "fieldwork_end": (start + timedelta(days=30)).isoformat(),
+        "report_due": (start + timedelta(days=45)).isoformat(),
+    }
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+
+# The audit pages' forms, as the city's federation admin on the street's campaign (harness.AuditPages).
+FORM_POSTS.update(
+    {
+        "/audits/new": FormPost(lambda w: "/audits/new", _new_campaign, audit=True),
+        "/audits/campaigns/{ref}/{step}": FormPost(
+            lambda w: f"/audits/campaigns/{_a(w).draft_id}/freeze", lambda w: {}, audit=True
+        ),
+        "/audits/cases/{ref}/actions/{trigger}": FormPost(
+            lambda w: f"/audits/cases/{_a(w).planned['admin']}/actions/notify",
+            lambda w: {"method": "written"},
+            audit=True,
+        ),
+        "/audits/cases/{ref}/answers": FormPost(
+            lambda w: f"/audits/cases/{_a(w).planned['admin']}/answers",
+            lambda w: {"answer_pay_day": "compliant"},
+            audit=True,
+        ),
+        "/audits/cases/{ref}/findings": FormPost(
+            lambda w: f"/audits/cases/{_a(w).inspected_id}/findings",
+            lambda w: {
+                "item_code": "no_arrears",
+                "description": "又查出少发工资",
+                "row1_workers": "1",
+                "row1_months": "1",
+                "row1_due": "5000",
+                "row1_paid": "4500",
+            },
+            audit=True,
+        ),
+        "/audits/cases/{ref}/findings/{finding_id}/recovery": FormPost(
+            lambda w: f"/audits/cases/{_a(w).inspected_id}/findings/{_a(w).finding_id}/recovery",
+            lambda w: {"amount": "1500"},
+            audit=True,
+        ),
+        "/audits/cases/{ref}/rectifications": FormPost(
+            lambda w: f"/audits/cases/{_a(w).rectifying_id}/rectifications",
+            lambda w: {
+                "finding_id": str(_a(w).rectifying_finding_id),
+                "action": "建立工资支付台账",
+                "owner": "财务经理",
+                "due": "2099-12-31",
+                "required_evidence": "工资支付台账",
+            },
+            audit=True,
+        ),
+        "/audits/cases/{ref}/rectifications/{item_id}/{step}": FormPost(
+            lambda w: (
+                f"/audits/cases/{_a(w).rectifying_id}/rectifications/{_a(w).rectification['admin']}/submit"
+            ),
+            lambda w: {"note": "已按期支付"},
+            audit=True,
+        ),
+        "/audits/cases/{ref}/evidence": FormPost(
+            lambda w: f"/audits/cases/{_a(w).rectifying_id}/evidence",
+            lambda w: {"note": "工资条"},
+            files=lambda w: {"file": ("工资条.pdf", PDF, "application/pdf")},
+            audit=True,
+        ),
+    }
+)
+
+
 def _form_routes(app: Any) -> set[str]:
     return {path for method, path in app_routes(app) if method == "POST" and not path.startswith("/api")}
 
@@ -100,12 +193,17 @@ def test_every_form_route_is_covered_here(sqlite_web: WebWorld) -> None:
 
 @pytest.mark.parametrize("route", sorted(FORM_POSTS))
 def test_form_refused_without_or_with_a_wrong_csrf_token_and_nothing_written(
-    sqlite_web: WebWorld, route: str
+    sqlite_web: WebWorld, route: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     web = sqlite_web
     if ("POST", route) not in app_routes(web.app):
         pytest.skip(f"{route} is not served by this version of the app")
     post = FORM_POSTS[route]
+    storage = tmp_path / "storage"
+    if post.audit:
+        monkeypatch.setenv("BARGAINING_STORAGE_DIR", str(storage))
+        add_audit_world(web)
+    files_before = sorted(storage.rglob("*"))
     client, csrf = web.signed_in("admin")
     before = web.snapshot()
     for token in (None, "", "wrong-" + csrf[6:], csrf + "x"):
@@ -117,6 +215,7 @@ def test_form_refused_without_or_with_a_wrong_csrf_token_and_nothing_written(
         assert response.status_code == 403, (route, token, response.text[:300])
         assert "CSRF" in response.text
         assert web.snapshot() == before, (route, token)
+        assert sorted(storage.rglob("*")) == files_before, (route, token)  # no file stored either
     assert client.get("/inbox").status_code == 200  # still signed in: /logout was refused too
     # the control: the same submission with the session's token goes through (and writes)
     files = post.files(web) if post.files else None
