@@ -12,6 +12,7 @@ import mimetypes
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -41,12 +42,30 @@ class ProjectFetcher(URLFetcher):
         path = Path(unquote(parts.path)).resolve()
         if not path.is_relative_to(self.root) or not path.is_file():
             raise ForbiddenResource(f"resource outside the templates directory refused: {url[:200]}")
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if content_type.startswith("text/"):
-            content_type += "; charset=utf-8"
-        return URLFetcherResponse(
-            path.as_uri(), body=path.read_bytes(), headers={"Content-Type": content_type}
-        )
+        body, content_type = _read(path, path.stat().st_mtime_ns)
+        return URLFetcherResponse(path.as_uri(), body=body, headers={"Content-Type": content_type})
+
+
+@lru_cache(maxsize=64)
+def _read(path: Path, mtime_ns: int) -> tuple[bytes, str]:
+    """A template file's bytes and type, cached until it changes on disk."""
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if content_type.startswith("text/"):
+        content_type += "; charset=utf-8"
+    return path.read_bytes(), content_type
+
+
+_FETCHERS = threading.local()
+
+
+def fetcher_for(root: Path) -> ProjectFetcher:
+    """One fetcher per thread and root (building one sets up urllib's handlers, SSL included)."""
+    cache: dict[Path, ProjectFetcher] = getattr(_FETCHERS, "by_root", None) or {}
+    _FETCHERS.by_root = cache
+    key = root.resolve()
+    if key not in cache:
+        cache[key] = ProjectFetcher(key)
+    return cache[key]
 
 
 @dataclass
@@ -79,7 +98,7 @@ def render(
     anchor_ids: tuple[str, ...] = (),
 ) -> RenderedPdf:
     """Lay out and write ``html``; ``anchor_ids`` are elements whose boxes are returned in points."""
-    fetcher = ProjectFetcher(base_dir)
+    fetcher = fetcher_for(base_dir)
     collector = _Collector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)

@@ -114,6 +114,9 @@ class BuiltinTestSigner:
 
     backend = "builtin-test-ca"
     is_test = True
+    # Room for the CMS container (ECDSA signature, certificates, RSA timestamp token, CRL: about
+    # 9 KB). Fixed, so pyHanko need not make a dummy signature and timestamp to estimate it.
+    bytes_reserved = 16384
 
     def __init__(self, directory: Path | None = None):
         self.directory = keys.require_ca(directory or keys.keys_dir())
@@ -465,7 +468,12 @@ def sign_pdf(
         )
         pdf_signer = signers.PdfSigner(meta, signer=cms, timestamper=timestamper, stamp_style=style)
         out = io.BytesIO()
-        pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)), existing_fields_only=True, output=out)
+        pdf_signer.sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(data)),
+            existing_fields_only=True,
+            output=out,
+            bytes_reserved=getattr(signer, "bytes_reserved", None),
+        )
         data = out.getvalue()
         applied.append(
             AppliedSignature(
