@@ -512,13 +512,13 @@ def sign_agreement(
 
     require_role(actor, STAFF, "签署集体合同")
     now = now or runtime.utcnow()
-    signer = signer or load_signer()
     with unit_of_work(db, write=False) as uow:
-        case = get_case(uow.session, actor, case_ref)
+        case = get_case(uow.session, actor, case_ref)  # scope first: an outside case is not found
         version, case_id = case.version, case.id
         job = plan_signing(
             uow.session, actor, case, signed_on=signed_on or legal_date(now), now=now, signer_spec=None
         )
+    signer = signer or load_signer()
     notes = signer.prepare(job.parties)
     output = rendering.run(job, signer=signer)
     return commit_signed(

@@ -27,6 +27,12 @@ ApiCtx = Annotated[RequestContext, Depends(api_context)]
 MAX_PDF = 50 * 1024 * 1024
 
 
+def _visible(ctx: RequestContext, ref: str) -> None:
+    """Outside the caller's region a case does not exist (404), whatever the caller's role."""
+    with unit_of_work(ctx.db, write=False) as uow:
+        get_case(uow.session, ctx.actor, ref)
+
+
 def _pdf(rendered: Any) -> Response:
     return Response(
         rendered.pdf,
@@ -65,6 +71,7 @@ async def sign_pdf(request: Request, ref: str, ctx: Ctx) -> Response:
     from ..documents import sign_agreement
 
     await check_form_csrf(request, ctx)
+    _visible(ctx, ref[:40])
     try:
         sign_agreement(ctx.db, ctx.actor, ref[:40], now=ctx.now, request_id=ctx.request_id)
     except DomainError as exc:
@@ -83,6 +90,7 @@ async def upload_scan(request: Request, ref: str, ctx: Ctx) -> Response:
 
     form = await request.form()
     values = await check_form_csrf(request, ctx)
+    _visible(ctx, ref[:40])
     upload = form.get("file")
     try:
         if upload is None or isinstance(upload, str):

@@ -132,6 +132,17 @@ class WebWorld:
         client = self.client(**kwargs)
         return client, sign_in(client, username)
 
+    def document_id(self) -> int:
+        """The street case's first document (its offer letter)."""
+        from bargaining.models import Document
+
+        with unit_of_work(self.db, write=False) as uow:
+            found = uow.session.scalar(
+                select(Document.id).where(Document.case_id == self.case_id).order_by(Document.id).limit(1)
+            )
+        assert found is not None
+        return found
+
     def token(self, username: str) -> str:
         with unit_of_work(self.db) as uow:
             user = uow.session.scalar(select(User).where(User.username == username))
@@ -435,3 +446,15 @@ def build_web_world(db: Database, settings: Settings | None = None) -> WebWorld:
         other_case_number=other_case["number"],
         users=users,
     )
+
+
+_SAMPLE_PDF: list[bytes] = []
+
+
+def sample_pdf() -> bytes:
+    """A small real PDF (no signatures) for upload routes; rendered once per process."""
+    if not _SAMPLE_PDF:
+        from weasyprint import HTML
+
+        _SAMPLE_PDF.append(HTML(string="<p lang='zh-CN'>扫描件</p>").write_pdf())
+    return _SAMPLE_PDF[0]

@@ -146,6 +146,39 @@ def _rates_upload(w: WebWorld, who: Who) -> Request:
     )
 
 
+def _pdf_bytes() -> bytes:
+    from .harness import sample_pdf
+
+    return sample_pdf()
+
+
+def _scan_upload(w: WebWorld, who: Who) -> Request:
+    return (
+        "POST",
+        f"/cases/{w.case_id}/scans",
+        {
+            "data": {"csrf_token": who.csrf, "kind": "offer_letter"},
+            "files": {"file": ("scan.pdf", _pdf_bytes(), "application/pdf")},
+        },
+    )
+
+
+def _verify_upload(w: WebWorld, who: Who) -> Request:
+    return (
+        "POST",
+        "/verify",
+        {"data": {"csrf_token": who.csrf}, "files": {"file": ("x.pdf", _pdf_bytes(), "application/pdf")}},
+    )
+
+
+def _api_verify(w: WebWorld, who: Who) -> Request:
+    return (
+        "POST",
+        "/api/verify",
+        {"headers": who.bearer or {}, "files": {"file": ("x.pdf", _pdf_bytes(), "application/pdf")}},
+    )
+
+
 RATE_GRID = {
     "name": "茶叶采摘计件单价表",
     "unit": "斤",
@@ -276,6 +309,26 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/cases/{ref}/rates/{index}"): Row(
         "page", _case_page_post(f"/cases/{E}/rates/0", lambda w: RATE_GRID), inside_change(303)
     ),
+    # ---- documents ----
+    ("GET", "/cases/{ref}/documents/{document_id}.pdf"): Row(
+        "page", lambda w, who: ("GET", f"/cases/{w.case_id}/documents/{w.document_id()}.pdf", {}), inside(200)
+    ),
+    ("GET", "/cases/{ref}/agreement.pdf"): Row("page", _get(f"/cases/{E}/agreement.pdf"), inside(200)),
+    # the case is negotiating: staff inside reach the business refusal (409, not awaiting signature)
+    ("POST", "/cases/{ref}/sign-pdf"): Row(
+        "page", _case_page_post(f"/cases/{E}/sign-pdf", lambda w: {}), inside_change(409)
+    ),
+    ("POST", "/cases/{ref}/scans"): Row("page", _scan_upload, inside_change(303)),
+    ("GET", "/verify"): Row("page", _get("/verify"), everyone(200)),
+    ("POST", "/verify"): Row("page", _verify_upload, everyone(200)),
+    ("POST", "/api/verify"): Row("api", _api_verify, everyone(200)),
+    # ---- annual report (region = the caller's own federation unless chosen) ----
+    ("GET", "/reports/annual"): Row("page", _get("/reports/annual?year=2026"), everyone(200)),
+    ("GET", "/reports/annual/cases"): Row(
+        "page", _get("/reports/annual/cases?year=2026&figure=signed_enterprise"), everyone(200)
+    ),
+    ("GET", "/reports/annual.xlsx"): Row("page", _get("/reports/annual.xlsx?year=2026"), everyone(200)),
+    ("GET", "/reports/annual.pdf"): Row("page", _get("/reports/annual.pdf?year=2026"), everyone(200)),
     ("POST", "/logout"): Row("page", _case_page_post("/logout", lambda w: {}), everyone(303), last=True),
     # ---- API (token) ----
     ("GET", "/api/me"): Row("api", _api("GET", "/api/me"), everyone(200)),

@@ -7,8 +7,6 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-
 from .harness import WebWorld
 
 HREF = re.compile(r'href="([^"]+)"')
@@ -47,11 +45,6 @@ def test_every_link_on_the_workbench_pages_leads_somewhere(sqlite_web: WebWorld)
     assert not broken
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/web/templates/case.html (文件 card): each document links to "
-    "/cases/{id}/documents/{doc}.pdf, a route the app does not have (404)",
-)
 def test_document_links_on_the_case_page_lead_somewhere(sqlite_web: WebWorld) -> None:
     client, _ = sqlite_web.signed_in("zhang")
     links = [

@@ -46,6 +46,12 @@ def _xlsx(w: WebWorld) -> dict[str, Any]:
     return {"file": ("rates.xlsx", data, "application/octet-stream")}
 
 
+def _pdf(w: WebWorld) -> dict[str, Any]:
+    from .harness import sample_pdf
+
+    return {"file": ("scan.pdf", sample_pdf(), "application/pdf")}
+
+
 # One valid submission per form route, as the federation admin (who may submit every one of them).
 FORM_POSTS: dict[str, FormPost] = {
     "/logout": FormPost(lambda w: "/logout", lambda w: {}),
@@ -67,6 +73,14 @@ FORM_POSTS: dict[str, FormPost] = {
         lambda w: f"/cases/{w.case_id}/terms",
         lambda w: {"payment_day": "20", "expected_version": str(w.version())},
     ),
+    "/cases/{ref}/scans": FormPost(
+        lambda w: f"/cases/{w.case_id}/scans", lambda w: {"kind": "offer_letter"}, files=_pdf
+    ),
+    # not awaiting signature: the right token reaches the business refusal, nothing written
+    "/cases/{ref}/sign-pdf": FormPost(
+        lambda w: f"/cases/{w.case_id}/sign-pdf", lambda w: {}, control=409, writes=False
+    ),
+    "/verify": FormPost(lambda w: "/verify", lambda w: {}, files=_pdf, control=200, writes=False),
     "/cases/{ref}/coverage": FormPost(
         lambda w: f"/cases/{w.sector_case_id}/coverage", lambda w: {"codes": w.world.tea_codes[1]}
     ),
@@ -280,7 +294,22 @@ def _unsafe_api_routes(app: Any) -> set[tuple[str, str]]:
         (method, path)
         for method, path in app_routes(app)
         if path.startswith("/api") and method not in ("GET", "HEAD", "OPTIONS", "MOUNT")
-    }
+    } - READ_ONLY_UPLOADS
+
+
+# POST only because they take a file; they change nothing. test_verify_upload_needs_the_csrf_header
+READ_ONLY_UPLOADS = {("POST", "/api/verify")}
+
+
+def test_verify_upload_needs_the_csrf_header(sqlite_web: WebWorld) -> None:
+    from .harness import sample_pdf
+
+    client, csrf = sqlite_web.signed_in("zhang")
+    files = {"file": ("x.pdf", sample_pdf(), "application/pdf")}
+    refused = client.post("/api/verify", files=files)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf"
+    ok = client.post("/api/verify", files=files, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 200 and ok.json()["signatures"] == []
 
 
 def test_every_unsafe_api_route_is_covered_here(sqlite_web: WebWorld) -> None:
