@@ -125,6 +125,10 @@ def serve(
     from bargaining.config import check_production_ready, load_settings
 
     check_production_ready(load_settings())
+    from .documents import check_runtime
+
+    for problem in check_runtime():  # e.g. libharfbuzz-subset missing: CJK subsetting ~28x slower
+        typer.echo(f"警告：{problem}", err=True)
     os.environ["BARGAINING_SCHEDULER"] = "1" if scheduler else "0"
     uvicorn.run(
         "services.web.app:app_factory",
@@ -625,7 +629,9 @@ def admin_enterprise(
 def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="bargaining", standalone_mode=False)
+        rv = command.main(args=argv, prog_name="bargaining", standalone_mode=False)
+        if isinstance(rv, int) and rv != 0:  # typer.Exit(n) is returned, not raised, without standalone mode
+            sys.exit(rv)
     except DomainError as exc:
         typer.echo(f"错误：{exc.message}", err=True)
         sys.exit(1)
