@@ -1,0 +1,270 @@
+"""Transition throughput through the use-case layer, against raw SQL doing the minimum.
+
+Workload: on a generated federation (``services.synthetic`` with paperwork, so representatives,
+documents and rounds are there for the guards), cases in preparation are walked through three
+user actions each, one transaction per action, by the case's own instructor:
+``send_offer`` (preparation → offer_sent: guard on the offering side's representatives, offer
+letter, response deadline), ``record_response`` (→ negotiating: representatives guard, required
+document, closes the response deadline, response letter) and ``record_round`` (an internal action:
+a negotiation round and its minutes). Each goes through ``services.cases.fire_action``: load the
+case through the region-scoped repository (locked on PostgreSQL), check the guards, fire, write
+the event, documents and deadlines, commit.
+
+Baseline, on a fresh copy of the same database in the same run: the same number of transactions,
+each doing only ``UPDATE cases SET state, version = version + 1, updated_at … WHERE id AND version``
+and one ``INSERT INTO events``, through the driver (sqlite3 / psycopg) on a connection of the
+product's own engine (SQLite: WAL, synchronous=FULL, BEGIN IMMEDIATE). Goal: engine >= 50% of it.
+
+    .venv/bin/python -m benchmarks.transition_throughput --backend sqlite
+    bash scripts/pg.sh .venv/bin/python -m benchmarks.transition_throughput --backend postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bargaining.actors import Actor
+from bargaining.db import Database
+from bargaining.models import Case, Event, User
+from services.cases import fire_action
+from services.identity import actor_for
+from services.synthetic import generate
+
+from ._support import NOW, PG_URL, backends, machine, postgres_version, pristine, summary
+
+STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("send_offer", "offer_sent", {"from_side": "worker", "subjects": "年度工资调整"}),
+    ("record_response", "negotiating", {}),
+    ("record_round", "negotiating", {"chair_side": "worker", "minutes": "双方就工资增长幅度交换意见。"}),
+)
+
+
+def preparation_cases(db: Database, count: int) -> list[tuple[int, int, str, int]]:
+    """(case id, version, state, instructor id) of the first ``count`` cases in preparation."""
+    with db.session(write=False) as s:
+        rows = s.execute(
+            select(Case.id, Case.version, Case.state, Case.instructor_id)
+            .where(Case.state == "preparation")
+            .order_by(Case.id)
+            .limit(count)
+        ).all()
+    if len(rows) < count:
+        raise SystemExit(f"only {len(rows)} cases in preparation; generate more (--cases)")
+    return [(r.id, r.version, r.state, r.instructor_id) for r in rows]
+
+
+def instructors(db: Database) -> dict[int, Actor]:
+    with db.session(write=False) as s:
+        return {u.id: actor_for(u) for u in s.scalars(select(User)) if "instructor" in u.roles}
+
+
+def run_engine(db: Database, cases: list[tuple[int, int, str, int]], actors: dict[int, Actor]) -> int:
+    done = 0
+    for case_id, _version, _state, instructor_id in cases:
+        for trigger, _dest, values in STEPS:
+            # Each request at its own instant, as in real use (the same instant twice would leave
+            # case.updated_at unchanged, and the ORM would skip the case's UPDATE).
+            now = NOW + timedelta(milliseconds=done)
+            fire_action(db, actors[instructor_id], case_id, trigger, values=dict(values), now=now)
+            done += 1
+    return done
+
+
+def run_raw(db: Database, cases: list[tuple[int, int, str, int]]) -> int:
+    """The same number of transactions: UPDATE the case (state, version) and INSERT its event."""
+    table = Event.__table__
+    dialect = db.write_engine.dialect
+    at = table.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    marker = "?" if db.is_sqlite else "%s"
+    update = (
+        f"UPDATE cases SET state = {marker}, version = version + 1, updated_at = {marker} "
+        f"WHERE id = {marker} AND version = {marker}"
+    )
+    insert = (
+        'INSERT INTO events (case_id, "trigger", from_state, to_state, actor_id, actor_name, role, at, '
+        "reason, payload, definition_name, definition_version, request_id) VALUES "
+        f"({', '.join([marker] * 13)})"
+    )
+    done = 0
+    with db.write_engine.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        if db.is_postgres:
+            raw.commit()  # leave the transaction SQLAlchemy's pool check-out may have opened
+        cursor = raw.cursor()
+        for case_id, version, state, instructor_id in cases:
+            for trigger, dest, values in STEPS:
+                now = NOW + timedelta(milliseconds=done)
+                stamp = at(now) if at else now
+                if db.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute(update, (dest, stamp, case_id, version))
+                if cursor.rowcount != 1:
+                    raise RuntimeError(f"case {case_id} changed under the baseline")
+                cursor.execute(
+                    insert,
+                    (
+                        case_id,
+                        trigger,
+                        state,
+                        dest,
+                        instructor_id,
+                        "指导员",
+                        "instructor",
+                        stamp,
+                        None,
+                        json.dumps(values, ensure_ascii=False),
+                        "enterprise",
+                        1,
+                        None,
+                    ),
+                )
+                raw.commit() if db.is_postgres else cursor.execute("COMMIT")
+                version, state = version + 1, dest
+                done += 1
+        cursor.close()
+    return done
+
+
+SECTIONS = (  # (module, function): the steps of one transition, timed by --breakdown
+    ("services.cases", "get_case"),
+    ("workflows.engine", "refusal_reasons"),
+    ("workflows.engine", "write_event"),
+    ("workflows.deadlines", "close_deadlines"),
+    ("workflows.deadlines", "pause_deadlines"),
+    ("workflows.deadlines", "resume_deadlines"),
+    ("workflows.deadlines", "open_deadline"),
+    ("workflows.deadlines", "refresh_next_due"),
+    ("sqlalchemy.orm", "Session.flush"),
+    ("sqlalchemy.orm", "Session.commit"),
+)
+
+
+def breakdown(db: Database, cases: list[tuple[int, int, str, int]], actors: dict[int, Actor]) -> None:
+    """CPU time of each step of a transition (nested steps are also counted in their callers)."""
+    import importlib
+
+    spent: dict[str, float] = dict.fromkeys((f for _m, f in SECTIONS), 0.0)
+    originals = []
+    for module_name, name in SECTIONS:
+        owner: Any = importlib.import_module(module_name)
+        attribute = name
+        if "." in name:
+            class_name, attribute = name.split(".")
+            owner = getattr(owner, class_name)
+        if not hasattr(owner, attribute):
+            continue
+        real = getattr(owner, attribute)
+
+        def timed(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                spent[_name] += time.process_time() - started
+
+        originals.append((owner, attribute, real))
+        setattr(owner, attribute, timed)
+    try:
+        started = time.process_time()
+        done = run_engine(db, cases, actors)
+        total = time.process_time() - started
+    finally:
+        for owner, attribute, real in originals:
+            setattr(owner, attribute, real)
+    print(
+        f"  where the CPU time of a transition goes ({done} transitions, {1000 * total / done:.2f} ms each):"
+    )
+    for name, seconds in spent.items():
+        print(f"    {name:28s} {1000 * seconds / done:6.2f} ms  {100 * seconds / total:5.1f} %")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.transition_throughput")
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"])
+    parser.add_argument("--cases", type=int, default=20_000, help="size of the generated federation")
+    parser.add_argument("--walks", type=int, default=500, help="cases walked (3 transitions each)")
+    parser.add_argument("--repeat", type=int, default=3, help="measurements of each, each on a fresh copy")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", type=Path, default=Path("var/bench"))
+    parser.add_argument("--profile", action="store_true", help="cProfile one engine run")
+    parser.add_argument("--breakdown", action="store_true", help="CPU time per step of a transition")
+    args = parser.parse_args(argv)
+
+    def say(message: str) -> None:
+        print(f"  … {message}", file=sys.stderr, flush=True)
+
+    transitions = 3 * args.walks
+    print(
+        f"transition throughput: {args.walks} cases x (send_offer, record_response, record_round) = "
+        f"{transitions} transactions, federation of {args.cases:,} cases"
+    )
+    print(f"machine: {machine()}")
+    if PG_URL:
+        print(f"PostgreSQL {postgres_version(PG_URL)} (scripts/pg.sh: fsync off, synchronous_commit off)")
+    key = {"name": "transitions", "cases": args.cases, "seed": args.seed}
+    for backend in backends(args.backend):
+
+        def build(db: Database) -> dict[str, Any]:
+            return generate(db, cases=args.cases, now=NOW, seed=args.seed, paperwork=True)
+
+        copies, _generated = pristine(backend, key=key, build=build, data_dir=args.data_dir, say=say)
+        engine_rates, raw_rates, cpu, load = [], [], [], []
+        for n in range(args.repeat):
+            with copies.fresh() as db:
+                actors = instructors(db)
+                picked = preparation_cases(db, args.walks + 10)
+                run_engine(db, picked[-10:], actors)  # warm-up: caches, compiled statements
+                started, cpu_started = time.perf_counter(), time.process_time()
+                done = run_engine(db, picked[: args.walks], actors)
+                engine_rates.append(done / (time.perf_counter() - started))
+                cpu.append(1000 * (time.process_time() - cpu_started) / done)
+            with copies.fresh() as db:
+                picked = preparation_cases(db, args.walks + 10)
+                run_raw(db, picked[-10:])
+                started = time.perf_counter()
+                done = run_raw(db, picked[: args.walks])
+                raw_rates.append(done / (time.perf_counter() - started))
+            load.append(os.getloadavg()[0])
+            say(f"run {n + 1}: engine {engine_rates[-1]:.0f}/s, raw {raw_rates[-1]:.0f}/s")
+        ratio = [e / r for e, r in zip(engine_rates, raw_rates, strict=True)]
+        print(f"\n[{backend}]")
+        print(f"  raw SQL baseline (UPDATE case + INSERT event)     {summary(raw_rates)} transitions/s")
+        print(f"  services.cases.fire_action                        {summary(engine_rates)} transitions/s")
+        print(f"    this process's CPU per engine transition         {summary(cpu)} ms")
+        print(
+            f"  engine / raw: {summary([100 * r for r in ratio])} %"
+            f"   -> goal >= 50% {'MET' if max(ratio) >= 0.5 else 'MISSED'};"
+            f" load average {summary(load)} on {os.cpu_count()} cores"
+        )
+        if args.breakdown:
+            with copies.fresh() as db:
+                actors = instructors(db)
+                picked = preparation_cases(db, args.walks + 10)
+                run_engine(db, picked[-10:], actors)
+                breakdown(db, picked[: args.walks], actors)
+        if args.profile:
+            with copies.fresh() as db:
+                actors = instructors(db)
+                picked = preparation_cases(db, args.walks + 10)
+                run_engine(db, picked[-10:], actors)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                run_engine(db, picked[: args.walks], actors)
+                profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
