@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from bargaining.db import Database
-from bargaining.errors import TransitionRefused, ValidationError
+from bargaining.errors import NotFound, TransitionRefused, ValidationError
 from services import cases as uc
 from services.queries import case_detail, list_cases
 from tests.integration.helpers import snapshot
@@ -39,7 +39,7 @@ def test_sector_case_with_coverage_and_adoptions(db: Database) -> None:
     assert sector["definition"] == "sector@1" and sector["state"] == "preparation"
 
     # Coverage: only visible enterprises, only a sector case.
-    with pytest.raises(ValidationError, match="不在您的管辖范围内"):
+    with pytest.raises(NotFound, match="或您无权查看"):  # the same answer as for no such enterprise
         uc.add_coverage(db, w.instructor, sid, [w.other_enterprise_code], now=at(START))
     uc.add_coverage(db, w.instructor, sid, covered[:1], now=at(START))
 
