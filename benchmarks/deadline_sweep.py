@@ -123,7 +123,7 @@ def timed_sweep(
         finally:
             in_engine[0] += time.perf_counter() - t
 
-    engine.fire = counted_fire  # type: ignore[assignment]
+    engine.fire = counted_fire
     profiler = cProfile.Profile() if profile else None
     try:
         started = time.perf_counter()
@@ -134,7 +134,7 @@ def timed_sweep(
             profiler.disable()
         elapsed = time.perf_counter() - started
     finally:
-        engine.fire = real_fire  # type: ignore[assignment]
+        engine.fire = real_fire
     CPU_SECONDS.append(time.process_time() - cpu)
     LOAD.append(os.getloadavg()[0])
     return elapsed, report, in_engine[0], pstats.Stats(profiler) if profiler else None

@@ -16,15 +16,20 @@ one wrk and no 409 is expected. Every response is counted by status.
 
 Race phase: two wrk processes at once over the *same* ``--race-cases`` cases, each with its own
 view of the versions: they collide, and the only errors allowed are 409s. After every phase the
-database is checked: as many new ``record_round`` events and negotiation rounds as 200s.
+database is checked: new ``record_round`` events == new negotiation rounds == version increments
+== the 200s wrk counted (plus at most one request per connection still in flight when it stopped).
 
 Baselines in the same run, same server and connection levels: ``GET /healthz`` (the framework and
 uvicorn alone) and ``GET /api/me`` (plus the token lookup); and the raw SQL floor — ``UPDATE cases
 SET version = version + 1 … WHERE id AND version`` plus ``INSERT INTO events``, one transaction
-each, from as many psycopg connections as wrk has, for the same duration.
+each, from as many psycopg connections as the first connection level (at least 2), for the same
+duration.
 
 Goal: >= 500 transitions/s with p99 <= 50 ms and no errors but intended 409s. The load generator,
-the two workers and PostgreSQL share the machine's cores; the CPU each used per request is shown.
+the two workers and PostgreSQL share the machine's cores (and the machine may be shared with other
+work: the load average is printed). So each phase also shows the CPU time per request of uvicorn
+(master and workers), of the PostgreSQL server (all its processes, from /proc, exited backends
+included) and of wrk, and the rate that CPU cost allows at most if every core were free for it.
 
     bash scripts/pg.sh .venv/bin/python -m benchmarks.http_transitions
     bash scripts/pg.sh .venv/bin/python -m benchmarks.http_transitions --cases 20000 --duration 10

@@ -10,12 +10,14 @@ web request takes them, so the two never deadlock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from bargaining.actors import SYSTEM
 from bargaining.db import Database
@@ -64,51 +66,94 @@ def sweep(
     while True:
         with unit_of_work(db) as uow:
             handled = _sweep_batch(uow.session, now, batch_size, report, keep_details)
-        if handled < batch_size:
+        # Until a batch finds nothing: a system transition may open a deadline that is already
+        # due (counted from the legal day it took effect), and this sweep must not leave it behind.
+        if handled == 0:
             return report
 
 
+_CASES = cast(Table, Case.__table__)
+_DEADLINES = cast(Table, Deadline.__table__)
+_EVENTS = cast(Table, Event.__table__)
+
+
 def _sweep_batch(s: Session, now: datetime, batch_size: int, report: SweepReport, keep: bool) -> int:
+    """One batch, one transaction.
+
+    Escalations are written set-wise with Core statements (one multi-row INSERT … RETURNING for
+    their events, one executemany UPDATE each for the deadlines and the cases); the deadlines the
+    system fires go through the engine one by one, each in a savepoint, as a person's action would,
+    and are marked fired together at the end of the batch, still inside its transaction. The rows
+    written are the ones the ORM wrote before: the same events, ``fired_at`` and ``fired_event_id``
+    on each deadline, and the escalated cases' ``updated_at`` with their optimistic-lock version
+    moved on once.
+    """
     postgres = s.get_bind().dialect.name == "postgresql"
     candidates = s.execute(_due_query(now, batch_size)).all()
     if not candidates:
         return 0
     case_ids = sorted({case_id for _, case_id in candidates})
-    case_query = select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)
-    if postgres:
-        case_query = case_query.with_for_update(skip_locked=True)
-    cases = {c.id: c for c in s.scalars(case_query)}
-    deadline_query = (
-        select(Deadline)
-        .where(
-            Deadline.id.in_([d for d, _ in candidates]),
-            Deadline.case_id.in_(list(cases)),
-            Deadline.fired_at.is_(None),
-            Deadline.closed_at.is_(None),
+    case_query = (
+        select(
+            _CASES.c.id,
+            _CASES.c.number,
+            _CASES.c.state,
+            _CASES.c.definition_name,
+            _CASES.c.definition_version,
+            _CASES.c.version,
+            _CASES.c.updated_at,
         )
-        .order_by(Deadline.fire_at, Deadline.id)
+        .where(_CASES.c.id.in_(case_ids))
+        .order_by(_CASES.c.id)
+    )
+    if postgres:  # cases first, in id order, as a web request locks them
+        case_query = case_query.with_for_update(skip_locked=True)
+    cases = {row.id: row for row in s.execute(case_query)}
+    deadline_query = (
+        select(
+            _DEADLINES.c.id,
+            _DEADLINES.c.case_id,
+            _DEADLINES.c.kind,
+            _DEADLINES.c.due,
+            _DEADLINES.c.on_expiry,
+        )
+        .where(
+            _DEADLINES.c.id.in_([d for d, _ in candidates]),
+            _DEADLINES.c.case_id.in_(list(cases)),
+            _DEADLINES.c.fired_at.is_(None),
+            _DEADLINES.c.closed_at.is_(None),
+        )
+        .order_by(_DEADLINES.c.fire_at, _DEADLINES.c.id)
     )
     if postgres:
         deadline_query = deadline_query.with_for_update(skip_locked=True)
-    due = list(s.scalars(deadline_query))
+    due = s.execute(deadline_query).all()
 
     escalations = [d for d in due if d.on_expiry == "escalate"]
-    events = [_overdue_event(d, cases[d.case_id], now) for d in escalations]
-    s.add_all(events)
-    s.flush()  # one multi-row INSERT … RETURNING for the whole batch
-    for deadline, event in zip(escalations, events, strict=True):
-        deadline.fired_at = now
-        deadline.fired_event_id = event.id
-        cases[deadline.case_id].updated_at = now
-        report.escalated += 1
-        if keep:
-            report.details.append(
-                {"case": cases[deadline.case_id].number, "kind": deadline.kind, "action": "overdue"}
-            )
+    if escalations:
+        _escalate(s, escalations, cases, now)
+        for row in escalations:
+            report.escalated += 1
+            if keep:
+                report.details.append(
+                    {"case": cases[row.case_id].number, "kind": row.kind, "action": "overdue"}
+                )
 
+    fired_by_system = [d.id for d in due if d.on_expiry != "escalate"]
+    if not fired_by_system:
+        return len(candidates)
+    # Loaded after the escalations' UPDATE, so the optimistic-lock versions are current. On
+    # PostgreSQL these rows are already locked by this transaction (the queries above).
+    deadlines = list(
+        s.scalars(
+            select(Deadline).where(Deadline.id.in_(fired_by_system)).order_by(Deadline.fire_at, Deadline.id)
+        )
+    )
+    orm_cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_({d.case_id for d in deadlines})))}
     calendar = runtime.calendar(s)
-    for deadline in (d for d in due if d.on_expiry != "escalate"):
-        case = cases[deadline.case_id]
+    fired: list[tuple[int, int]] = []  # (deadline, event): marked in one statement at the end
+    for deadline in deadlines:
+        case = orm_cases[deadline.case_id]
         try:
             with s.begin_nested():
                 result = engine.fire(
@@ -119,9 +164,10 @@ def _sweep_batch(s: Session, now: datetime, batch_size: int, report: SweepReport
                     calendar=calendar,
                     now=now,
                     reason=f"{DEADLINE_LABELS.get(deadline.kind, deadline.kind)}期限届满",
+                    # The legal effect happens the day after the last day, however late the sweep.
+                    legal_today=legal_date(deadline.fire_at),
                 )
-                deadline.fired_at = now
-                deadline.fired_event_id = result.event.id
+            fired.append((deadline.id, result.event.id))
             report.fired += 1
             if keep:
                 report.details.append(
@@ -139,32 +185,74 @@ def _sweep_batch(s: Session, now: datetime, batch_size: int, report: SweepReport
                 reason=exc.message,
                 payload={"deadline_id": deadline.id, "kind": deadline.kind},
             )
-            deadline.fired_at = now
-            deadline.fired_event_id = event.id
+            fired.append((deadline.id, event.id))
             report.failed += 1
             if keep:
                 report.details.append(
                     {"case": case.number, "kind": deadline.kind, "action": "failed", "reason": exc.message}
                 )
     s.flush()
+    _mark_fired(s, fired, now)
     return len(candidates)
 
 
-def _overdue_event(deadline: Deadline, case: Case, now: datetime) -> Event:
-    return Event(
-        case_id=case.id,
-        trigger="deadline_overdue",
-        from_state=case.state,
-        to_state=case.state,
-        actor_id=None,
-        actor_name=SYSTEM.name,
-        role="system",
-        at=now,
-        reason=f"{DEADLINE_LABELS.get(deadline.kind, deadline.kind)}期限（{deadline.due.isoformat()}）已届满",
-        payload={"deadline_id": deadline.id, "kind": deadline.kind, "due": deadline.due.isoformat()},
-        definition_name=case.definition_name,
-        definition_version=case.definition_version,
+def _mark_fired(s: Session, fired: list[tuple[int, int]], now: datetime) -> None:
+    """``fired_at`` and the event that fired it, on every deadline of the batch: one executemany."""
+    if not fired:
+        return
+    s.execute(
+        update(_DEADLINES)
+        .where(_DEADLINES.c.id == bindparam("deadline_id"))
+        .values(fired_at=now, fired_event_id=bindparam("event_id")),
+        [{"deadline_id": d, "event_id": e} for d, e in fired],
     )
+
+
+def _escalate(s: Session, escalations: Sequence[Any], cases: Mapping[int, Any], now: datetime) -> None:
+    """Overdue events for every escalation of the batch, their deadlines marked fired, their cases touched."""
+    # One multi-row INSERT … RETURNING per 1,000 rows. Not sort_by_parameter_order: on SQLite
+    # that falls back to one INSERT per row; each event names its deadline in the payload instead.
+    returned = s.execute(
+        insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.payload),
+        [_overdue_event(d, cases[d.case_id], now) for d in escalations],
+    ).all()
+    event_of = {payload["deadline_id"]: event_id for event_id, payload in returned}
+    _mark_fired(s, [(d.id, event_of[d.id]) for d in escalations], now)
+    # As the ORM did: setting updated_at to the value it already has is no change, no UPDATE.
+    touched = sorted({d.case_id for d in escalations if cases[d.case_id].updated_at != now})
+    if not touched:
+        return
+    result = cast(
+        CursorResult[Any],
+        s.execute(
+            update(_CASES)
+            .where(_CASES.c.id == bindparam("case_id"), _CASES.c.version == bindparam("seen_version"))
+            .values(updated_at=now, version=_CASES.c.version + 1),
+            [{"case_id": c, "seen_version": cases[c].version} for c in touched],
+        ),
+    )
+    if result.rowcount != len(touched):  # what the ORM's version_id_col check raises
+        raise StaleDataError(
+            f"{len(touched) - result.rowcount} of {len(touched)} cases changed under the sweep"
+        )
+
+
+def _overdue_event(deadline: Any, case: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "case_id": case.id,
+        "trigger": "deadline_overdue",
+        "from_state": case.state,
+        "to_state": case.state,
+        "actor_id": None,
+        "actor_name": SYSTEM.name,
+        "role": "system",
+        "at": now,
+        "reason": f"{DEADLINE_LABELS.get(deadline.kind, deadline.kind)}期限（{deadline.due.isoformat()}）已届满",
+        "payload": {"deadline_id": deadline.id, "kind": deadline.kind, "due": deadline.due.isoformat()},
+        "definition_name": case.definition_name,
+        "definition_version": case.definition_version,
+        "request_id": None,
+    }
 
 
 def preview_deadline(db: Database, *, jurisdiction: str, kind: str, start: date) -> dict[str, Any]:

@@ -193,7 +193,7 @@ class _Sink:
             )
             return
         json_columns = {n for n in names if isinstance(table.c[n].type, JSON)}
-        raw = self.conn.connection.dbapi_connection
+        raw: Any = self.conn.connection.dbapi_connection  # psycopg.Connection
         assert raw is not None
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
             for row in rows:

@@ -1,8 +1,9 @@
 """The annual report (年度工资集体协商工作统计) of one region (a federation and its subtree) for one year.
 
-Every figure is one SQL aggregate over the rows the workflow engine writes — the append-only event
+Every figure is one SQL aggregate over the rows the workflow engines write — the append-only event
 log (which stages a case went through), the agreement row (the legal dates the events recorded:
-signing date, term) and the case row (kind, round, region) — never a counter kept on the side.
+signing date, term), the case row (kind, round, region) and, for compliance checks, the audit
+module's cases and findings — never a counter kept on the side.
 A year is a calendar year of legal dates in China (Asia/Shanghai), e.g. the signing date the
 ``sign`` action recorded; a region is an org unit and everything below it (materialised path).
 
@@ -61,7 +62,6 @@ KIND_LABELS = {
     "adoption": "履约集体协议",
     "audit": "履约检查",
 }
-ROUND_LABELS = {"new": "新签", "renewal": "续签"}
 TREND_YEARS = 5
 REPORT_WORK_MEM = "256MB"
 
@@ -95,11 +95,7 @@ class Figure:
 
     @property
     def display(self) -> str:
-        if self.value is None:
-            return "—"
-        if isinstance(self.value, int):
-            return f"{self.value:,}"
-        return f"{self.value:,}"
+        return "—" if self.value is None else f"{self.value:,}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -127,7 +127,11 @@ def api_context(request: Request) -> RequestContext:
     ctx = resolve(request, allow_token=True)
     # A browser calling the API with its cookie must prove it is our page (header), like a form.
     unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
-    if not ctx.via_token and unsafe and not security.csrf_matches(ctx.csrf_token, request.headers.get("x-csrf-token")):
+    if (
+        not ctx.via_token
+        and unsafe
+        and not security.csrf_matches(ctx.csrf_token, request.headers.get("x-csrf-token"))
+    ):
         raise CsrfRefused("缺少或错误的 CSRF 令牌。")
     return ctx
 
