@@ -234,6 +234,38 @@ def test_recorded_rendering_reproduces_byte_for_byte(library: Library) -> None:
     assert same and pdf.startswith(b"%PDF-")
 
 
+def test_reused_font_configuration_changes_no_byte(library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rendering reuses one WeasyPrint font configuration per thread (warm Pango and HarfBuzz
+    caches); a document rendered with it is byte for byte the one a fresh configuration gives."""
+    import threading
+
+    from weasyprint.text.fonts import FontConfiguration
+
+    from services.documents import pdf, rendering
+
+    jobs = []
+    with unit_of_work(library.db, write=False) as uow:
+        for kind in ("response_letter", "signed_agreement", "filing_form"):
+            record = uow.session.scalar(
+                select(DocumentRendering)
+                .where(DocumentRendering.kind == kind)
+                .order_by(DocumentRendering.id)
+                .limit(1)
+            )
+            assert record is not None
+            jobs.append(rendering.RenderJob("t", record.kind, record.template_name, dict(record.context)))
+    assert pdf.font_config() is pdf.font_config()  # this thread's, already used by the whole library
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(pdf.font_config()))
+    thread.start()
+    thread.join()
+    assert other[0] is not pdf.font_config()  # one per thread
+    warm = [rendering.run(job).pdf for job in jobs]
+    monkeypatch.setattr(pdf, "font_config", FontConfiguration)  # a fresh one per document
+    fresh = [rendering.run(job).pdf for job in jobs]
+    assert warm == fresh
+
+
 def test_other_federation_cannot_render(library: Library) -> None:
     from bargaining.errors import NotFound
 
