@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bargaining.actors import Actor
-from bargaining.models import Agreement, Case, Document, Event, NegotiationRound, Representative
+from bargaining.models import Agreement, Case, Deadline, Document, Event, NegotiationRound, Representative
 from bargaining.rules.calendar import HolidayCalendar
 from bargaining.rules.jurisdictions import RuleSet
 
@@ -73,3 +73,16 @@ class FireContext:
             )
         kinds: set[str] = self._cache["doc_kinds"]
         return kinds
+
+    def open_deadlines(self) -> list[Deadline]:
+        """The case's open deadlines (paused ones too), kept current by workflows.deadlines."""
+        if "deadlines" not in self._cache:
+            self._cache["deadlines"] = list(
+                self.session.scalars(
+                    select(Deadline)
+                    .where(Deadline.case_id == self.case.id, Deadline.closed_at.is_(None))
+                    .order_by(Deadline.id)
+                )
+            )
+        deadlines: list[Deadline] = self._cache["deadlines"]
+        return deadlines

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -100,6 +100,16 @@ def anchor_date(ctx: FireContext, anchor: str) -> date:
     return ctx.today
 
 
+def prefetch(ctx: FireContext) -> None:
+    """Read what the action's deadline changes will need before the case changes, so these
+    SELECTs flush nothing and the whole action goes out in one flush at the end."""
+    ctx.open_deadlines()
+    for opens in ctx.action.opens:
+        if not isinstance(ctx.values.get(opens.anchor.split("|", 1)[0]), date):
+            ctx.agreement()  # anchor_date will look there
+            return
+
+
 def open_deadline(ctx: FireContext, opens: Opens) -> Deadline | None:
     if opens.if_rule is not None and not opens.if_rule(ctx.rule_set):
         return None
@@ -119,10 +129,11 @@ def open_deadline(ctx: FireContext, opens: Opens) -> Deadline | None:
         period=period_code,
         provisional=provisional,
         on_expiry=opens.on_expiry,
-        opened_by_event_id=ctx.event.id if ctx.event else None,
+        opened_by_event=ctx.event,
         created_at=ctx.now,
     )
     ctx.session.add(deadline)
+    ctx.open_deadlines().append(deadline)
     return deadline
 
 
@@ -133,16 +144,26 @@ def open_deadlines_of(session: Session, case_id: int, kinds: tuple[str, ...] | N
     return list(session.scalars(query))
 
 
+def _of_kinds(ctx: FireContext, kinds: tuple[str, ...]) -> list[Deadline]:
+    """The case's open deadlines of ``kinds`` ("*": all), from the firing's one query."""
+    if not kinds:
+        return []  # most actions close, pause or resume nothing: no query for them
+    every = "*" in kinds
+    return [d for d in ctx.open_deadlines() if every or d.kind in kinds]
+
+
 def close_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> list[Deadline]:
-    closed = open_deadlines_of(ctx.session, ctx.case.id, kinds)
+    closed = _of_kinds(ctx, kinds)
     for deadline in closed:
         deadline.closed_at = ctx.now
-        deadline.closed_by_event_id = ctx.event.id if ctx.event else None
+        deadline.closed_by_event = ctx.event
+    if closed:
+        ctx.open_deadlines()[:] = [d for d in ctx.open_deadlines() if d.closed_at is None]
     return closed
 
 
 def pause_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
-    for deadline in open_deadlines_of(ctx.session, ctx.case.id, kinds):
+    for deadline in _of_kinds(ctx, kinds):
         if deadline.paused_at is not None:
             continue
         deadline.paused_at = ctx.now
@@ -151,13 +172,13 @@ def pause_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
                 deadline_id=deadline.id,
                 suspended_on=ctx.today,
                 due_before=deadline.due,
-                suspended_by_event_id=ctx.event.id if ctx.event else None,
+                suspended_by_event=ctx.event,
             )
         )
 
 
 def resume_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
-    for deadline in open_deadlines_of(ctx.session, ctx.case.id, kinds):
+    for deadline in _of_kinds(ctx, kinds):
         if deadline.paused_at is None:
             continue
         suspension = ctx.session.scalar(
@@ -172,12 +193,12 @@ def resume_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
         if suspension is not None:
             suspension.resumed_on = ctx.today
             suspension.due_after = deadline.due
-            suspension.resumed_by_event_id = ctx.event.id if ctx.event else None
+            suspension.resumed_by_event = ctx.event
 
 
 def extend_deadline(ctx: FireContext, kind: str, extra: Period) -> Deadline | None:
     """Push an open deadline's due date out by ``extra`` counted from the current due date."""
-    for deadline in open_deadlines_of(ctx.session, ctx.case.id, (kind,)):
+    for deadline in _of_kinds(ctx, (kind,)):
         result = due_date(deadline.due, extra, ctx.calendar)
         deadline.due = result.due
         deadline.provisional = deadline.provisional or result.provisional
@@ -190,6 +211,32 @@ def extend_deadline(ctx: FireContext, kind: str, extra: Period) -> Deadline | No
             deadline.fired_at = None
         return deadline
     return None
+
+
+def sync_next_due(ctx: FireContext) -> None:
+    """``Case.next_due`` from the firing's own list of open deadlines: no flush, no query.
+
+    Set on the case itself while its UPDATE is still pending (the usual case: it goes out in the
+    same statement as the state and version); if an effect's query already flushed the case, a
+    separate UPDATE that leaves the optimistic-lock version alone, as ``refresh_next_due`` does.
+    """
+    if "deadlines" not in ctx._cache:
+        return  # nothing read, so nothing changed: the deadlines are all this depends on
+    running = [d.due for d in ctx.open_deadlines() if d.paused_at is None]
+    next_due = min(running) if running else None
+    case = ctx.case
+    if case.next_due == next_due:
+        return
+    if inspect(case).modified:
+        case.next_due = next_due
+        return
+    ctx.session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(next_due=next_due)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(case, "next_due", next_due)
 
 
 def recompute(deadline: Deadline, calendar: HolidayCalendar, now: datetime) -> None:

@@ -87,14 +87,17 @@ def clear_approval(ctx: FireContext) -> None:
 
 
 def record_round(ctx: FireContext) -> None:
-    number = (
-        ctx.session.scalar(
-            select(func.coalesce(func.max(NegotiationRound.number), 0)).where(
-                NegotiationRound.case_id == ctx.case.id
+    # No autoflush: no round of this case is pending here, and flushing the case now would
+    # split the action's one flush in two.
+    with ctx.session.no_autoflush:
+        number = (
+            ctx.session.scalar(
+                select(func.coalesce(func.max(NegotiationRound.number), 0)).where(
+                    NegotiationRound.case_id == ctx.case.id
+                )
             )
-        )
-        or 0
-    ) + 1
+            or 0
+        ) + 1
     v = ctx.values
     ctx.session.add(
         NegotiationRound(

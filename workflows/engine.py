@@ -180,6 +180,8 @@ def fire(
         raise TransitionRefused(f"不能{action.label}：" + "；".join(reasons), details={"reasons": reasons})
     if action.prepare is not None:
         action.prepare(ctx)
+    if action.opens or action.closes or action.pauses or action.resumes:
+        dl.prefetch(ctx)
 
     from_state = case.state
     if not machine_def.machine.events[trigger].trigger(case, ctx=ctx):
@@ -205,6 +207,7 @@ def fire(
         reason=reason,
         payload=payload,
         request_id=request_id,
+        flush=False,
     )
     if action.produces_document:
         session.add(
@@ -213,7 +216,7 @@ def fire(
                 kind=action.produces_document,
                 title=definition.documents.get(action.produces_document, action.produces_document),
                 data={"case_number": case.number, "values": to_json(ctx.values), "reason": reason, **payload},
-                event_id=ctx.event.id,
+                event=ctx.event,
                 created_at=now,
             )
         )
@@ -222,8 +225,7 @@ def fire(
     dl.resume_deadlines(ctx, action.resumes)
     for opens in action.opens:
         dl.open_deadline(ctx, opens)
-    if action.opens or action.closes or action.pauses or action.resumes or action.effects:
-        dl.refresh_next_due(session, case.id)
+    dl.sync_next_due(ctx)
     session.flush()
     return FireResult(case, ctx.event, from_state, case.state, ctx.computed)
 

@@ -24,6 +24,7 @@ def write_event(
     reason: str | None = None,
     payload: dict[str, Any] | None = None,
     request_id: str | None = None,
+    flush: bool = True,
 ) -> Event:
     event = Event(
         case_id=case.id if case is not None else None,
@@ -41,5 +42,6 @@ def write_event(
         request_id=request_id,
     )
     session.add(event)
-    session.flush()  # the id links deadlines and documents to the event
+    if flush:  # the id links deadlines and documents to the event (the engine links objects instead)
+        session.flush()
     return event

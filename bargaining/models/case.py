@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, JSONData, utcnow
 from .enterprise import Enterprise
 from .org import OrgUnit, Sector, User
+
+if TYPE_CHECKING:
+    from .timeline import Event
 
 CASE_KINDS = ("enterprise", "sector", "adoption")
 SIDES = ("worker", "employer")
@@ -150,6 +154,7 @@ class Document(Base):
     title: Mapped[str] = mapped_column(String(200))
     data: Mapped[dict[str, object]] = mapped_column(JSONData, default=dict)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    event: Mapped[Event | None] = relationship(foreign_keys=[event_id], lazy="raise")  # write-only
     template_name: Mapped[str | None] = mapped_column(String(100))
     template_version: Mapped[str | None] = mapped_column(String(32))
     template_hash: Mapped[str | None] = mapped_column(String(64))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, JSONData, utcnow
 
@@ -70,6 +70,11 @@ class Deadline(Base):
     paused_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # Write-only links (never loaded): an action sets the event object before it is flushed, so
+    # the event, the case and every deadline it touches go to the database in one flush.
+    opened_by_event: Mapped[Event | None] = relationship(foreign_keys=[opened_by_event_id], lazy="raise")
+    closed_by_event: Mapped[Event | None] = relationship(foreign_keys=[closed_by_event_id], lazy="raise")
+
 
 class DeadlineSuspension(Base):
     """An interval during which a deadline's clock stood still, and how far the due date moved."""
@@ -84,6 +89,9 @@ class DeadlineSuspension(Base):
     due_after: Mapped[date | None]
     suspended_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
     resumed_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+
+    suspended_by_event: Mapped[Event | None] = relationship(foreign_keys=[suspended_by_event_id], lazy="raise")
+    resumed_by_event: Mapped[Event | None] = relationship(foreign_keys=[resumed_by_event_id], lazy="raise")
 
 
 class CalendarYear(Base):

@@ -135,7 +135,8 @@ def test_sweep_and_reviewer_racing_on_one_case(db: Database) -> None:
         ), new
         if isinstance(given, BaseException):
             assert isinstance(given, TransitionRefused), repr(given)
-            assert new == ["deem_approved"] and swept.fired == 1
+            # Deemed approved on its legal day, months back: its disclosure period is over too.
+            assert [t for t in new if t != "deadline_overdue"] == ["deem_approved"] and swept.fired == 1
         else:
             assert new == ["record_review_opinion"] and swept.fired == 0
         review = [d for d in after.deadlines if d[1] == "review"]
