@@ -14,7 +14,12 @@ work can be timed two ways. Then, in the same run:
 3. the baseline: bare WeasyPrint rendering the same 49 HTML documents one after another in this
    process, without signing or recording.
 
-Setup time is printed but not counted. Figures vary with machine load; run it on an idle machine.
+Setup time is printed but not counted. So is the warm-up, timed on its own before the runs:
+what the first bulk run of a process pays once (importing pyHanko) and the first signature of an
+installation once (building the signature stamp font into the cache directory, which this
+script starts empty); a cold ``bargaining document render-all`` pays it on top of the pool's
+figure, and both are printed. CPU time is reported for this process (planning, recording) and
+its workers apart. Figures vary with machine load; run it on an idle machine.
 """
 
 from __future__ import annotations
@@ -274,12 +279,15 @@ def main() -> None:
     keys.init_keys()
     print(f"setup (not counted): {time.perf_counter() - started:.1f} s, {args.count} adoptions × 2 sectors")
     print(f"cpus: {os.cpu_count()}, load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    t0, c0 = time.perf_counter(), time.process_time()
+    bulk._warm_up()  # once per process (imports) and per installation (stamp font cache)
+    seconds_warm, cpu_warm = time.perf_counter() - t0, time.process_time() - c0
 
     sizes: list[int] = []
     html: list[str] = []
 
-    def run(sector: str, workers: int) -> tuple[float, float, Any]:
-        """Wall seconds, CPU seconds (this process and its workers), the report."""
+    def run(sector: str, workers: int) -> tuple[float, float, float, Any]:
+        """Wall seconds, CPU seconds of this process and of its workers, the report."""
         t0, c0 = time.perf_counter(), time.process_time()
         k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         report = bulk.render_all(
@@ -287,12 +295,13 @@ def main() -> None:
         )
         k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         children = (k1.ru_utime + k1.ru_stime) - (k0.ru_utime + k0.ru_stime)
-        return time.perf_counter() - t0, time.process_time() - c0 + children, report
+        return time.perf_counter() - t0, time.process_time() - c0, children, report
 
-    seconds_pool, cpu_pool, report = run(pool_sector, args.workers)
+    seconds_pool, parent_pool, workers_pool, report = run(pool_sector, args.workers)
     assert len(report.signed) == args.count and not report.failed, report.failed
-    seconds_one, cpu_one, report_one = run(serial_sector, 1)
+    seconds_one, cpu_one, _none, report_one = run(serial_sector, 1)
     assert len(report_one.signed) == args.count and not report_one.failed, report_one.failed
+    cpu_pool = parent_pool + workers_pool
 
     # The baseline: bare WeasyPrint on the same HTML (from the recorded contexts), one process.
     from sqlalchemy import select
@@ -326,13 +335,21 @@ def main() -> None:
     goal, n = 15.0, args.count
     cores = min(args.workers, os.cpu_count() or 1)
     print(f"\nBulk: {n} adoption agreements (render + 2 PAdES signatures with timestamps + record)")
+    print(f"  warm-up (not in the runs below): {seconds_warm:6.1f} s wall, {cpu_warm:6.1f} s CPU")
     print(f"  ours, {args.workers} workers, end to end: {seconds_pool:6.1f} s wall, {cpu_pool:6.1f} s CPU"
           f" ({cpu_pool / n:.2f} s CPU/doc); goal ≤ {goal:.0f} s wall: {'met' if seconds_pool <= goal else 'NOT met'}")  # fmt: skip
+    print(f"    CPU: this process (plan, certificates, record) {parent_pool:.1f} s, workers {workers_pool:.1f} s;"
+          f" cores busy {100 * cpu_pool / (seconds_pool * cores):.0f} % of {seconds_pool:.1f} s × {cores}")  # fmt: skip
+    cold = seconds_pool + seconds_warm
+    print(
+        f"    cold (warm-up + run): {cold:6.1f} s wall; goal ≤ {goal:.0f} s: {'met' if cold <= goal else 'NOT met'}"
+    )
     print(f"  ours, 1 process, end to end : {seconds_one:6.1f} s wall, {cpu_one:6.1f} s CPU"
           f" ({cpu_one / n:.2f} s CPU/doc); pool speed-up ×{seconds_one / seconds_pool:.2f}")  # fmt: skip
     print(f"  baseline, bare WeasyPrint on the same HTML, 1 process, no signing or records:"
           f" {seconds_bare:6.1f} s wall, {cpu_bare:6.1f} s CPU ({cpu_bare / n:.2f} s CPU/doc)")  # fmt: skip
     print(f"  idle-machine floor for the pool: {cpu_pool / cores:.1f} s (its CPU time over {cores} cores)")
+    print(f"  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"  PDF size: unsigned median {statistics.median(sizes) / 1024:.0f} KB, signed median"
           f" {statistics.median(signed_sizes) / 1024:.0f} KB; pages per document: {docs_pages(db)}")  # fmt: skip
     if not args.keep:

@@ -14,6 +14,11 @@ to the document store (fsync), record it in a second transaction. "Bare" is
 ``weasyprint.HTML(string=the same HTML).write_pdf()`` with WeasyPrint's defaults. The goal is
 that our overhead is at most 10 % of bare WeasyPrint. Both wall-clock and CPU time are reported
 (CPU time is the fairer figure on a busy machine); medians.
+
+A third contender, for reference only (not the goal's baseline): "warm" is bare WeasyPrint given
+one font configuration reused across calls, as our pipeline calls it (services/documents/pdf.py).
+Our figure minus warm is what our own code adds around WeasyPrint: reading the case, building the
+context, the attached JSON, the restricted URL fetcher, writing and fsyncing the file, recording.
 """
 
 from __future__ import annotations
@@ -54,14 +59,15 @@ def case_with_table(db: Any, world: dict[str, Any], code: str, rows: int) -> str
     return number
 
 
-def measure(label: str, ours: Any, bare: Any, repeat: int) -> dict[str, Any]:
+def measure(label: str, ours: Any, bare: Any, warm: Any, repeat: int) -> dict[str, Any]:
+    contenders = (("ours", ours), ("bare", bare), ("warm", warm))
     for _ in range(2):
-        ours()
-        bare()
-    samples: dict[str, list[tuple[float, float]]] = {"ours": [], "bare": []}
+        for _name, fn in contenders:
+            fn()
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name, _fn in contenders}
     sizes: dict[str, int] = {}
     for _ in range(repeat):
-        for name, fn in (("ours", ours), ("bare", bare)):
+        for name, fn in contenders:
             wall, cpu = time.perf_counter(), time.process_time()
             pdf = fn()
             samples[name].append((time.perf_counter() - wall, time.process_time() - cpu))
@@ -95,7 +101,7 @@ def main() -> None:
     def ours(kind: str) -> Any:
         return lambda: docs.render_document(db, actor, number, kind, refresh=True, now=now).pdf
 
-    def bare(kind: str) -> Any:
+    def html_of(kind: str) -> str:
         first = docs.render_document(db, actor, number, kind, now=now)
 
         from bargaining.models import DocumentRendering
@@ -104,19 +110,38 @@ def main() -> None:
         with unit_of_work(db, write=False) as uow:
             record = uow.session.get(DocumentRendering, first.rendering_id)
             assert record is not None
-            html = rendering.html_for(
+            return rendering.html_for(
                 rendering.RenderJob("bench", record.kind, record.template_name, record.context)
             )
-        base = templating.templates_dir()
+
+    base = templating.templates_dir()
+
+    def bare(kind: str) -> Any:
+        html = html_of(kind)
         return lambda: pdf.render_bare(html, base)
+
+    def warm(kind: str) -> Any:
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
+        html, fonts = html_of(kind), FontConfiguration()
+        url = base.resolve().as_uri() + "/"
+        return lambda: weasyprint.HTML(string=html, base_url=url).write_pdf(font_config=fonts)
 
     print(f"cpus: {os.cpu_count()}, load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     results = [
-        measure("1-page letter (回应书)", ours("response_letter"), bare("response_letter"), args.repeat),
+        measure(
+            "1-page letter (回应书)",
+            ours("response_letter"),
+            bare("response_letter"),
+            warm("response_letter"),
+            args.repeat,
+        ),
         measure(
             f"agreement, 11 periods × {args.rows} rows (工资专项集体合同)",
             ours("agreement"),
             bare("agreement"),
+            warm("agreement"),
             args.repeat,
         ),
     ]
@@ -126,15 +151,25 @@ def main() -> None:
     }
     print(f"\nPer document, median of {args.repeat} (goal: our overhead ≤ 10 % of bare WeasyPrint)")
     for r, kind in zip(results, ("response_letter", "agreement"), strict=True):
-        (ow, oc), (bw, bc) = r["ours"], r["bare"]
+        (ow, oc), (bw, bc), (ww, wc) = r["ours"], r["bare"], r["warm"]
         print(f"  {r['label']}, {pages[kind]} page(s)")
+        for name, (wall, cpu) in (("ours", r["ours"]), ("bare", r["bare"]), ("warm", r["warm"])):
+            print(
+                f"    {name}  {wall * 1000:7.0f} ms wall  {cpu * 1000:7.0f} ms CPU   {r['sizes'][name] / 1024:6.0f} KB"
+            )
+
+        def verdict(ours: float, bare: float) -> str:
+            return "met" if ours <= 1.1 * bare else "NOT met"
+
         print(
-            f"    ours  {ow * 1000:7.0f} ms wall  {oc * 1000:7.0f} ms CPU   {r['sizes']['ours'] / 1024:6.0f} KB"
+            f"    overhead vs bare (the goal, ≤ 10 %): {100 * (ow / bw - 1):+.1f} % wall ({verdict(ow, bw)}),"
+            f" {100 * (oc / bc - 1):+.1f} % CPU ({verdict(oc, bc)})"
         )
         print(
-            f"    bare  {bw * 1000:7.0f} ms wall  {bc * 1000:7.0f} ms CPU   {r['sizes']['bare'] / 1024:6.0f} KB"
+            f"    our own work around WeasyPrint (ours − warm): {(ow - ww) * 1000:+.0f} ms wall,"
+            f" {(oc - wc) * 1000:+.0f} ms CPU = {100 * (ow - ww) / bw:+.1f} % / {100 * (oc - wc) / bc:+.1f} % of bare"
         )
-        print(f"    overhead: {100 * (ow / bw - 1):+.1f} % wall, {100 * (oc / bc - 1):+.1f} % CPU")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     db.dispose()
 
 
