@@ -59,6 +59,38 @@ def test_pdfsig_agrees(library: Library, name: str) -> None:
     assert out.index("sig-employer") < out.index("sig-worker")
 
 
+def test_signing_certificate_attributes_name_the_signer_and_the_tsa(library: Library) -> None:
+    """The ESS signing-certificate attributes (encoded once per certificate, see signing.py) name
+    the certificate that signed: SHA-256 of the signer's in the signature, SHA-1 of the test
+    TSA's in each timestamp token, with the issuer and serial number."""
+    import hashlib
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(library.pdfs["adoption_signed"].data))
+    assert len(reader.embedded_signatures) == 2
+    for embedded in reader.embedded_signatures:
+        signer_info = embedded.signer_info
+        attrs = {a["type"].native: a["values"][0] for a in signer_info["signed_attrs"]}
+        (ess,) = attrs["signing_certificate_v2"]["certs"]
+        cert = embedded.signer_cert
+        assert ess["cert_hash"].native == hashlib.sha256(cert.dump()).digest()
+        assert ess["issuer_serial"]["serial_number"].native == cert.serial_number
+        assert ess["issuer_serial"]["issuer"][0].chosen == cert.issuer
+        token = {a["type"].native: a["values"][0] for a in signer_info["unsigned_attrs"]}[
+            "signature_time_stamp_token"
+        ]
+        tsa_info = token["content"]["signer_infos"][0]
+        tsa_attrs = {a["type"].native: a["values"][0] for a in tsa_info["signed_attrs"]}
+        (tsa_ess,) = tsa_attrs["signing_certificate"]["certs"]
+        tsa_serial = tsa_info["sid"].chosen["serial_number"].native
+        (tsa_cert,) = [
+            c.chosen for c in token["content"]["certificates"] if c.chosen.serial_number == tsa_serial
+        ]
+        assert tsa_ess["cert_hash"].native == hashlib.sha1(tsa_cert.dump()).digest()
+        assert tsa_ess["issuer_serial"]["serial_number"].native == tsa_serial
+
+
 def test_signed_file_starts_with_the_reproducible_rendering(library: Library) -> None:
     from bargaining.models import DocumentRendering
 
