@@ -2,23 +2,24 @@
 
 The audit workflow is a ``WorkflowDefinition`` like the bargaining ones, compiled by the same
 ``registry.compile_definition`` into one shared ``transitions`` Machine per version (``model=None``,
-never one per row). What differs from ``workflows.engine`` is only the subject: an ``AuditCase``
-(any object with ``id``, ``number``, ``state``, ``definition_name``, ``definition_version`` and
-``version``) instead of a bargaining ``Case``, and its events go to the append-only
-``audit_events`` table. Nothing here commits: the use case in ``services`` owns the transaction.
+never one per row), and fired by the same sequence (``workflows.firing.Engine``). What differs
+from ``workflows.engine`` is only the subject: an ``AuditCase`` instead of a bargaining ``Case``,
+its context's facts (checklist, answers, findings, rectifications), its events in the append-only
+``audit_events`` table and its documents in ``audit_documents``; its deadlines are opened by its
+effects and the sweep, not by the actions. Nothing here commits: the use case in ``services`` owns
+the transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Unpack
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bargaining.actors import Actor
-from bargaining.errors import Conflict, TransitionRefused, ValidationError
+from bargaining.errors import ValidationError
 from bargaining.models.audit import (
     AuditAnswer,
     AuditCase,
@@ -42,22 +43,17 @@ from bargaining.rules.compliance import (
 )
 from bargaining.rules.periods import due_date, end_of_day_utc, legal_date
 
+from .context import ActionContext
 from .definitions.audit import AUDIT_DEFINITIONS
-from .fields import Field, parse_fields, to_json
+from .events import EventFields, append_event
+from .firing import ActionStatus as ActionStatus
+from .firing import Engine
+from .firing import FireResult as _FireResult
+from .firing import refusal_reasons as refusal_reasons
 from .registry import Compiled, compile_definition
-from .spec import Action, WorkflowDefinition
+from .spec import WorkflowDefinition
 
-
-class AuditSubject(Protocol):
-    """What the engine needs of the row it fires on."""
-
-    id: int
-    number: str
-    state: str
-    definition_name: str
-    definition_version: int
-    version: int
-
+FireResult = _FireResult[AuditCase, AuditEvent]
 
 _COMPILED: dict[tuple[str, int], Compiled] = {
     (d.name, d.version): compile_definition(d) for d in AUDIT_DEFINITIONS
@@ -86,78 +82,70 @@ def current_definition(name: str = "audit") -> WorkflowDefinition:
         raise ValidationError(f"没有“{name}”检查流程定义") from None
 
 
-@dataclass
-class AuditFireContext:
+@dataclass(kw_only=True)
+class AuditFireContext(ActionContext[AuditCase, AuditEvent]):
     """What an audit action sees while it is checked and fired (cf. ``workflows.context``)."""
 
-    session: Session
-    case: AuditCase
-    definition: WorkflowDefinition
-    action: Action
-    actor: Actor
-    calendar: HolidayCalendar
-    now: datetime
-    today: date  # the legal date in China Standard Time
-    values: dict[str, Any] = field(default_factory=dict)
-    reason: str | None = None
-    request_id: str | None = None
-    computed: dict[str, Any] = field(default_factory=dict)
-    event: AuditEvent | None = None
-    dest: str | None = None
-    _cache: dict[str, Any] = field(default_factory=dict)
-
     def template(self) -> ChecklistTemplate:
-        if "template" not in self._cache:
-            row = self.session.get(ChecklistTemplateVersion, self.case.checklist_template_id)
-            if row is None:  # pragma: no cover - foreign key
-                raise ValidationError("检查表不存在")
-            self._cache["template"] = template_from_raw(row)
-        template: ChecklistTemplate = self._cache["template"]
-        return template
+        return self._cached("template", lambda: template_from_raw(self._template_row()))
+
+    def _template_row(self) -> ChecklistTemplateVersion:
+        row = self.session.get(ChecklistTemplateVersion, self.case.checklist_template_id)
+        if row is None:  # pragma: no cover - foreign key
+            raise ValidationError("检查表不存在")
+        return row
 
     def answers(self) -> dict[str, AuditAnswer]:
-        if "answers" not in self._cache:
-            rows = self.session.scalars(select(AuditAnswer).where(AuditAnswer.audit_case_id == self.case.id))
-            self._cache["answers"] = {a.item_code: a for a in rows}
-        answers: dict[str, AuditAnswer] = self._cache["answers"]
-        return answers
+        return self._cached(
+            "answers",
+            lambda: {
+                a.item_code: a
+                for a in self.session.scalars(
+                    select(AuditAnswer).where(AuditAnswer.audit_case_id == self.case.id)
+                )
+            },
+        )
 
     def findings(self) -> list[Finding]:
-        if "findings" not in self._cache:
-            self._cache["findings"] = list(
+        return self._cached(
+            "findings",
+            lambda: list(
                 self.session.scalars(
                     select(Finding).where(Finding.audit_case_id == self.case.id).order_by(Finding.id)
                 )
-            )
-        findings: list[Finding] = self._cache["findings"]
-        return findings
+            ),
+        )
 
     def rectifications(self) -> list[Rectification]:
-        if "rectifications" not in self._cache:
-            self._cache["rectifications"] = list(
+        return self._cached(
+            "rectifications",
+            lambda: list(
                 self.session.scalars(
                     select(Rectification)
                     .where(Rectification.audit_case_id == self.case.id)
                     .order_by(Rectification.id)
                 )
-            )
-        items: list[Rectification] = self._cache["rectifications"]
-        return items
+            ),
+        )
+
+    def document_kinds(self) -> set[str]:
+        return self._cached(
+            "doc_kinds",
+            lambda: set(
+                self.session.scalars(
+                    select(AuditDocument.kind).where(AuditDocument.audit_case_id == self.case.id)
+                )
+            ),
+        )
 
     def inspector_ids(self) -> list[int]:
-        if "inspectors" not in self._cache:
-            self._cache["inspectors"] = inspector_ids(self.session, self.case)
-        ids: list[int] = self._cache["inspectors"]
-        return ids
+        return self._cached("inspectors", lambda: inspector_ids(self.session, self.case))
 
     def facts(self) -> CaseFacts:
-        if "facts" not in self._cache:
-            # Date-dependent N/A rules are read as of the inspection (the date entered, or recorded).
-            on = self.values.get("inspected_on")
-            day = on if isinstance(on, date) else (self.case.inspected_on or self.today)
-            self._cache["facts"] = case_facts(self.session, self.case, day)
-        facts: CaseFacts = self._cache["facts"]
-        return facts
+        # Date-dependent N/A rules are read as of the inspection (the date entered, or recorded).
+        on = self.values.get("inspected_on")
+        day = on if isinstance(on, date) else (self.case.inspected_on or self.today)
+        return self._cached("facts", lambda: case_facts(self.session, self.case, day))
 
 
 def template_from_raw(row: ChecklistTemplateVersion) -> ChecklistTemplate:
@@ -220,241 +208,49 @@ def case_facts(session: Session, case: AuditCase, today: date) -> CaseFacts:
     return CaseFacts(has_piece_rate=has_rates, months_in_force=months)
 
 
-@dataclass(frozen=True)
-class ActionStatus:
-    trigger: str
-    label: str
-    allowed: bool
-    reasons: tuple[str, ...]
-    fields: tuple[Field, ...]
-    reason_required: bool
-    internal: bool
-    description: str = ""
+class AuditEngine(Engine[AuditCase, AuditEvent, AuditFireContext]):
+    noun = "检查"
+    action_noun = "检查操作"
+    forbid_roles = False  # a role that may not act is one reason among the others
+    record_roles = frozenset({"auditor", "federation_admin", "system"})
+    context_type = AuditFireContext
+
+    def compiled(self, name: str, version: int) -> Compiled:
+        return compiled(name, version)
+
+    def touch(self, case: AuditCase, now: datetime) -> None:
+        case.updated_at = now  # dirties the row unless already at ``now``, so the version moves on
+
+    def write_event(
+        self, session: Session, case: AuditCase, trigger: str, **fields: Unpack[EventFields]
+    ) -> AuditEvent:
+        fields["flush"] = True  # audit documents link to their event by id
+        return write_audit_event(session, trigger, case=case, **fields)
+
+    def add_document(self, ctx: AuditFireContext, kind: str, title: str, data: dict[str, Any]) -> None:
+        add_document(ctx.session, ctx.case, kind, title, data, event=ctx.event, now=ctx.now)
 
 
-@dataclass
-class FireResult:
-    case: AuditCase
-    event: AuditEvent
-    from_state: str
-    to_state: str
-    computed: dict[str, Any] = field(default_factory=dict)
-
-
-def _context(
-    session: Session,
-    case: AuditCase,
-    definition_: WorkflowDefinition,
-    action: Action,
-    actor: Actor,
-    *,
-    calendar: HolidayCalendar,
-    now: datetime,
-    reason: str | None = None,
-    request_id: str | None = None,
-) -> AuditFireContext:
-    return AuditFireContext(
-        session=session,
-        case=case,
-        definition=definition_,
-        action=action,
-        actor=actor,
-        calendar=calendar,
-        now=now,
-        today=legal_date(now),
-        reason=reason,
-        request_id=request_id,
-    )
-
-
-def refusal_reasons(ctx: AuditFireContext) -> list[str]:
-    """Every reason the action may not be taken now (empty = allowed)."""
-    action, case = ctx.action, ctx.case
-    if case.state not in action.sources:
-        return [f"当前阶段为“{ctx.definition.state_label(case.state)}”，不能{action.label}"]
-    reasons: list[str] = []
-    if not (ctx.actor.roles & action.roles):
-        reasons.append(f"您的角色无权执行“{action.label}”")
-    for guard in action.guards:
-        problem = guard(ctx)  # type: ignore[arg-type]  # audit guards read an AuditFireContext
-        if problem:
-            reasons.append(problem)
-    return reasons
-
-
-def allowed_actions(
-    session: Session, case: AuditCase, actor: Actor, *, calendar: HolidayCalendar, now: datetime
-) -> list[ActionStatus]:
-    definition_ = compiled(case.definition_name, case.definition_version).definition
-    statuses = []
-    for action in definition_.actions:
-        if case.state not in action.sources or action.roles == frozenset({"system"}):
-            continue
-        ctx = _context(session, case, definition_, action, actor, calendar=calendar, now=now)
-        reasons = refusal_reasons(ctx)
-        statuses.append(
-            ActionStatus(
-                trigger=action.trigger,
-                label=action.label,
-                allowed=not reasons,
-                reasons=tuple(reasons),
-                fields=action.fields,
-                reason_required=action.reason_required,
-                internal=action.internal,
-                description=action.description,
-            )
-        )
-    return statuses
-
-
-def fire(
-    session: Session,
-    case: AuditCase,
-    trigger: str,
-    actor: Actor,
-    *,
-    values: dict[str, Any] | None = None,
-    reason: str | None = None,
-    calendar: HolidayCalendar,
-    now: datetime,
-    request_id: str | None = None,
-    expected_version: int | None = None,
-) -> FireResult:
-    machine_def = compiled(case.definition_name, case.definition_version)
-    definition_ = machine_def.definition
-    action = definition_.action(trigger)
-    if action is None:
-        known = "、".join(f"{a.trigger}（{a.label}）" for a in definition_.actions)
-        raise ValidationError(f"未知的检查操作“{trigger}”。可用操作：{known}")
-    if expected_version is not None and case.version != expected_version:
-        raise Conflict(
-            f"检查 {case.number} 已被他人修改（当前版本 {case.version}，您看到的是版本 {expected_version}），请刷新后重试。",
-            details={"current_version": case.version},
-        )
-    ctx = _context(
-        session,
-        case,
-        definition_,
-        action,
-        actor,
-        calendar=calendar,
-        now=now,
-        reason=reason,
-        request_id=request_id,
-    )
-    if case.state not in action.sources:
-        reasons = refusal_reasons(ctx)
-        raise TransitionRefused(reasons[0], details={"reasons": reasons})
-    ctx.values = parse_fields(action.fields, values or {}, ctx.today)
-    reasons = refusal_reasons(ctx)
-    if action.reason_required and not (reason or "").strip():
-        reasons.append("请填写原因")
-    if reasons:
-        raise TransitionRefused(f"不能{action.label}：" + "；".join(reasons), details={"reasons": reasons})
-    if action.prepare is not None:
-        action.prepare(ctx)  # type: ignore[arg-type]
-
-    from_state = case.state
-    if not machine_def.machine.events[trigger].trigger(case, ctx=ctx):
-        raise TransitionRefused(f"不能{action.label}：没有满足条件的去向")
-    ctx.dest = case.state
-    case.updated_at = now  # always dirties the row, so the optimistic-lock version moves on
-    for effect in action.effects:
-        effect(ctx)  # type: ignore[arg-type]
-    payload = to_json(ctx.values)
-    payload.update({k: v for k, v in ctx.computed.items() if isinstance(v, str | int | bool)})
-    ctx.event = write_audit_event(
-        session,
-        trigger,
-        case=case,
-        actor=actor,
-        role=actor.primary_role(action.roles),
-        now=now,
-        from_state=from_state,
-        to_state=case.state,
-        reason=reason,
-        payload=payload,
-        request_id=request_id,
-    )
-    if action.produces_document:
-        add_document(
-            session,
-            case,
-            action.produces_document,
-            definition_.documents.get(action.produces_document, action.produces_document),
-            {"case_number": case.number, "values": to_json(ctx.values), "reason": reason, **payload},
-            event=ctx.event,
-            now=now,
-        )
-    session.flush()
-    return FireResult(case, ctx.event, from_state, case.state, ctx.computed)
+_ENGINE = AuditEngine()
+allowed_actions = _ENGINE.allowed_actions
+fire = _ENGINE.fire
+record = _ENGINE.record
 
 
 def write_audit_event(
     session: Session,
     trigger: str,
     *,
-    actor: Actor,
-    role: str,
-    now: datetime,
     case: AuditCase | None = None,
     campaign_id: int | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    reason: str | None = None,
-    payload: dict[str, Any] | None = None,
-    request_id: str | None = None,
+    **fields: Unpack[EventFields],
 ) -> AuditEvent:
-    event = AuditEvent(
-        audit_case_id=case.id if case is not None else None,
-        campaign_id=case.campaign_id if case is not None else campaign_id,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=to_state,
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        role=role,
-        at=now,
-        reason=reason,
-        payload=payload or {},
-        definition_name=case.definition_name if case is not None else None,
-        definition_version=case.definition_version if case is not None else None,
-        request_id=request_id,
-    )
-    session.add(event)
-    session.flush()  # the id links documents and deadlines to the event
-    return event
-
-
-def record(
-    session: Session,
-    case: AuditCase,
-    trigger: str,
-    actor: Actor,
-    *,
-    now: datetime,
-    payload: dict[str, Any] | None = None,
-    reason: str | None = None,
-    request_id: str | None = None,
-    role: str | None = None,
-    touch: bool = True,
-) -> AuditEvent:
-    """An event for a change that is not a workflow action (an answer, a finding, evidence …)."""
-    if touch:
-        case.updated_at = now
-    return write_audit_event(
-        session,
-        trigger,
-        case=case,
-        actor=actor,
-        role=role or actor.primary_role(frozenset({"auditor", "federation_admin", "system"})),
-        now=now,
-        from_state=case.state,
-        to_state=case.state,
-        reason=reason,
-        payload=payload,
-        request_id=request_id,
-    )
+    """An ``audit_events`` row about an audit case, or about a campaign as a whole."""
+    links = {
+        "audit_case_id": case.id if case is not None else None,
+        "campaign_id": case.campaign_id if case is not None else campaign_id,
+    }
+    return append_event(session, AuditEvent, links, case, trigger, **fields)
 
 
 def add_document(

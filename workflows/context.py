@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,15 +18,20 @@ from bargaining.rules.jurisdictions import RuleSet
 if TYPE_CHECKING:
     from .spec import Action, WorkflowDefinition
 
+S = TypeVar("S")  # the row the action fires on: a bargaining case, an audit case
+E = TypeVar("E")  # the event row it writes
+T = TypeVar("T")
 
-@dataclass
-class FireContext:
+
+@dataclass(kw_only=True)
+class ActionContext(Generic[S, E]):
+    """What any workflow subject's action sees; ``workflows.firing`` checks and fires with it."""
+
     session: Session
-    case: Case
+    case: S
     definition: WorkflowDefinition
     action: Action
     actor: Actor
-    rule_set: RuleSet
     calendar: HolidayCalendar
     now: datetime
     today: date  # the legal date in China Standard Time
@@ -33,56 +39,77 @@ class FireContext:
     reason: str | None = None
     request_id: str | None = None
     computed: dict[str, Any] = field(default_factory=dict)
-    event: Event | None = None
+    event: E | None = None
     dest: str | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
+    def _cached(self, key: str, load: Callable[[], T]) -> T:
+        """``load()`` once per firing: guards and effects share what they read."""
+        if key not in self._cache:
+            self._cache[key] = load()
+        value: T = self._cache[key]
+        return value
+
+    def rule_unmet(self) -> str | None:
+        """Why the action does not exist under the subject's local rules (None: it does)."""
+        return None
+
+    def document_kinds(self) -> set[str]:
+        """The kinds of document the subject has (for ``Action.requires_documents``)."""
+        raise NotImplementedError
+
+
+@dataclass(kw_only=True)
+class FireContext(ActionContext[Case, Event]):
+    rule_set: RuleSet
+
+    def rule_unmet(self) -> str | None:
+        if self.action.if_rule is None or self.action.if_rule(self.rule_set):
+            return None
+        return self.action.rule_unmet or f"本地规则（{self.rule_set.name}）无此步骤"
+
     # Lazily loaded facts guards and effects share (one query each per firing).
     def representatives(self) -> list[Representative]:
-        if "reps" not in self._cache:
-            self._cache["reps"] = list(
+        return self._cached(
+            "reps",
+            lambda: list(
                 self.session.scalars(select(Representative).where(Representative.case_id == self.case.id))
-            )
-        reps: list[Representative] = self._cache["reps"]
-        return reps
+            ),
+        )
 
     def rounds(self) -> list[NegotiationRound]:
-        if "rounds" not in self._cache:
-            self._cache["rounds"] = list(
+        return self._cached(
+            "rounds",
+            lambda: list(
                 self.session.scalars(
                     select(NegotiationRound)
                     .where(NegotiationRound.case_id == self.case.id)
                     .order_by(NegotiationRound.number)
                 )
-            )
-        rounds: list[NegotiationRound] = self._cache["rounds"]
-        return rounds
+            ),
+        )
 
     def agreement(self) -> Agreement | None:
-        if "agreement" not in self._cache:
-            self._cache["agreement"] = self.session.scalar(
-                select(Agreement).where(Agreement.case_id == self.case.id)
-            )
-        agreement: Agreement | None = self._cache["agreement"]
-        return agreement
+        return self._cached(
+            "agreement",
+            lambda: self.session.scalar(select(Agreement).where(Agreement.case_id == self.case.id)),
+        )
 
     def document_kinds(self) -> set[str]:
-        if "doc_kinds" not in self._cache:
-            self._cache["doc_kinds"] = set(
-                self.session.scalars(select(Document.kind).where(Document.case_id == self.case.id))
-            )
-        kinds: set[str] = self._cache["doc_kinds"]
-        return kinds
+        return self._cached(
+            "doc_kinds",
+            lambda: set(self.session.scalars(select(Document.kind).where(Document.case_id == self.case.id))),
+        )
 
     def open_deadlines(self) -> list[Deadline]:
         """The case's open deadlines (paused ones too), kept current by workflows.deadlines."""
-        if "deadlines" not in self._cache:
-            self._cache["deadlines"] = list(
+        return self._cached(
+            "deadlines",
+            lambda: list(
                 self.session.scalars(
                     select(Deadline)
                     .where(Deadline.case_id == self.case.id, Deadline.closed_at.is_(None))
                     .order_by(Deadline.id)
                 )
-            )
-        deadlines: list[Deadline] = self._cache["deadlines"]
-        return deadlines
+            ),
+        )
