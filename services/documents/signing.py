@@ -136,12 +136,12 @@ class BuiltinTestSigner:
         return self._secret
 
     def prepare(self, parties: Sequence[SigningParty]) -> list[str]:
-        notes = []
-        for party in parties:
-            _found, issued = keys.ensure_person(party.person_key, party.name, party.organisation)
-            if issued:
-                notes.append(f"已为{party.role_label}{party.name}签发测试证书")
-        return notes
+        found = keys.ensure_people([(p.person_key, p.name, p.organisation) for p in parties])
+        return [
+            f"已为{party.role_label}{party.name}签发测试证书"
+            for party, (_key, issued) in zip(parties, found, strict=True)
+            if issued
+        ]
 
     def _ca(self) -> Any:
         """The test CA's certificate, read once (a new CA means a new signer: see load_signer)."""

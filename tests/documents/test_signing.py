@@ -379,3 +379,21 @@ def test_production_requires_a_passphrase_from_the_environment(
     assert not (tmp_path / "keys" / "passphrase").exists()
     assert re.fullmatch(r"[0-9a-f]{64}", report.ca_fingerprint)
     assert os.environ["BARGAINING_ENV"] == "production"
+
+
+def test_certificates_are_issued_once_per_person_in_a_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BARGAINING_KEYS_DIR", str(tmp_path / "keys"))
+    keys.init_keys()
+    first = keys.ensure_people(
+        [("w1", "王芳", "茶业工会"), ("e1", "李强", "茶业公司"), ("w1", "王芳", "茶业工会")]
+    )
+    assert [issued for _key, issued in first] == [True, True, False]  # the same person twice: one certificate
+    assert first[0][0] == first[2][0] and first[0][0].cert_path.exists() and first[1][0].key_path.exists()
+    again = keys.ensure_people([("e1", "李强", "茶业公司"), ("w2", "赵磊", "茶业工会")])
+    assert [issued for _key, issued in again] == [False, True] and again[0][0] == first[1][0]
+    assert keys.person("w2", "赵磊") == again[1][0]  # the lookup sees the index just written
+    assert keys.ensure_person("w2", "赵磊", "茶业工会") == (again[1][0], False)
+    assert [p["name"] for p in keys.list_people()] == ["王芳", "李强", "赵磊"]
+    assert len(set((tmp_path / "keys" / "people").glob("*.pem"))) == 6  # a certificate and a key each
