@@ -19,6 +19,16 @@ from bargaining.actors import Actor
 from bargaining.errors import DomainError, ValidationError
 
 from . import runtime
+from .cli_support import (
+    ActionData,
+    ActionReason,
+    AsUser,
+    ExpectedVersion,
+    JsonOut,
+    acting_user,
+    pairs,
+    print_json,
+)
 from .timeparse import parse_date, parse_instant
 
 app = typer.Typer(
@@ -54,36 +64,13 @@ def _register_capabilities() -> None:
 
 _register_capabilities()
 
-AsUser = Annotated[
-    str, typer.Option("--as", help="操作用户（默认取 BARGAINING_USER，否则 admin）", envvar="BARGAINING_USER")
-]
-JsonOut = Annotated[bool, typer.Option("--json", help="输出 JSON")]
-
 
 def _db() -> Any:
     return runtime.database()
 
 
 def _actor(username: str) -> Actor:
-    from .identity import actor_by_username
-    from .uow import unit_of_work
-
-    with unit_of_work(_db(), write=False) as uow:
-        return actor_by_username(uow.session, username)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def _pairs(items: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValidationError(f"--data 应写成 字段=值：{item}")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value
-    return out
+    return acting_user(_db(), username)
 
 
 @app.command()
@@ -163,7 +150,7 @@ def sweep(
     instant = parse_instant(now) if now else runtime.utcnow()
     report = run_sweep(_db(), instant)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "now": instant.isoformat(),
                 "escalated": report.escalated,
@@ -200,7 +187,7 @@ def deadline(
 
     result = preview_deadline(_db(), jurisdiction=jurisdiction, kind=kind, start=parse_date(from_))
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(result["due"])
     typer.echo(
@@ -239,7 +226,7 @@ def case_list(
         offset=offset,
     )
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(
         f"共 {result['total']} 件（显示 {result['offset'] + 1}–{result['offset'] + len(result['items'])}）"
@@ -256,7 +243,7 @@ def case_show(ref: str, as_user: AsUser = "admin", as_json: JsonOut = False) -> 
 
     d = case_detail(_db(), _actor(as_user), ref)
     if as_json:
-        _print_json(d)
+        print_json(d)
         return
     typer.echo(f"{d['number']}  {d['title']}")
     typer.echo(
@@ -282,9 +269,9 @@ def case_show(ref: str, as_user: AsUser = "admin", as_json: JsonOut = False) -> 
 def case_fire(
     ref: str,
     trigger: str,
-    data: Annotated[list[str] | None, typer.Option("--data", "-d", help="字段=值，可重复")] = None,
-    reason: Annotated[str | None, typer.Option(help="原因/说明")] = None,
-    expected_version: Annotated[int | None, typer.Option(help="您看到的版本号（并发保护）")] = None,
+    data: ActionData = None,
+    reason: ActionReason = None,
+    expected_version: ExpectedVersion = None,
     as_user: AsUser = "admin",
     as_json: JsonOut = False,
 ) -> None:
@@ -296,12 +283,12 @@ def case_fire(
         _actor(as_user),
         ref,
         trigger,
-        values=_pairs(data),
+        values=pairs(data, option="--data"),
         reason=reason,
         expected_version=expected_version,
     )
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(
         f"{result['number']}：{result['from_state']} → {result['state']}（{result['state_label']}），版本 {result['version']}"
@@ -335,7 +322,7 @@ def case_create(
         jurisdiction=jurisdiction,
     )
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(f"已新建 {result['number']}：{result['title']}（{result['state_label']}）")
 
@@ -369,7 +356,7 @@ def case_rep_add(
         front_line=front_line,
     )
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(f"{result['number']}：已登记代表 {name}")
 
@@ -391,10 +378,10 @@ def case_terms(
             terms.update(json.loads(file.read_text(encoding="utf-8")))
         except (OSError, json.JSONDecodeError) as exc:
             raise ValidationError(f"无法读取条款文件 {file}：{exc}") from None
-    terms.update(_pairs(set_))
+    terms.update(pairs(set_, option="--set"))
     result = set_agreement_terms(_db(), _actor(as_user), ref, terms)
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(
         f"{result['number']}：协议条款已保存（文本哈希 {result['text_hash'][:12]}…），阶段 {result['state_label']}"
@@ -417,7 +404,7 @@ def case_adoptions(ref: str, as_user: AsUser = "admin", as_json: JsonOut = False
 
     result = open_adoptions(_db(), _actor(as_user), ref)
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(f"{result['number']}：已开启履约协议 {len(result['opened'])} 件")
 

@@ -16,6 +16,16 @@ from bargaining.actors import Actor
 from bargaining.errors import ValidationError
 
 from .. import runtime
+from ..cli_support import (
+    ActionData,
+    ActionReason,
+    AsUser,
+    ExpectedVersion,
+    JsonOut,
+    acting_user,
+    pairs,
+    print_json,
+)
 
 audit_app = typer.Typer(help="专项抽查（履约检查）：抽样、复算、检查、整改、报告", no_args_is_help=True)
 campaign_app = typer.Typer(
@@ -27,10 +37,9 @@ audit_app.add_typer(campaign_app, name="campaign")
 audit_app.add_typer(case_app, name="case")
 audit_app.add_typer(checklist_app, name="checklist")
 
-AsUser = Annotated[
-    str, typer.Option("--as", help="操作用户（默认取 BARGAINING_USER，否则 admin）", envvar="BARGAINING_USER")
-]
-JsonOut = Annotated[bool, typer.Option("--json", help="输出 JSON")]
+
+FindingId = Annotated[int, typer.Option(help="检查发现编号")]
+RectificationId = Annotated[int, typer.Option(help="整改事项编号")]
 
 
 def register(app: typer.Typer) -> None:
@@ -43,25 +52,11 @@ def _db() -> Any:
 
 
 def _actor(username: str) -> Actor:
-    from ..identity import actor_by_username
-    from ..uow import unit_of_work
-
-    with unit_of_work(_db(), write=False) as uow:
-        return actor_by_username(uow.session, username)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    return acting_user(_db(), username)  # through this module's _db, which tests point elsewhere
 
 
 def _pairs(items: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValidationError(f"应写成 字段=值：{item}")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
+    return pairs(items, strip=True)
 
 
 def _split(value: str | None) -> list[str]:
@@ -136,7 +131,7 @@ def campaign_create(
         reminder_days=reminder_days,
     )
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(f"已新建专项抽查 {result['number']}：{result['title']}（{result['status_label']}）")
 
@@ -148,7 +143,7 @@ def campaign_list(as_user: AsUser = "admin", as_json: JsonOut = False) -> None:
 
     items = list_campaigns(_db(), _actor(as_user))
     if as_json:
-        _print_json(items)
+        print_json(items)
         return
     for c in items:
         typer.echo(
@@ -163,7 +158,7 @@ def campaign_show(ref: str, as_user: AsUser = "admin", as_json: JsonOut = False)
 
     d = campaign_detail(_db(), _actor(as_user), ref)
     if as_json:
-        _print_json(d)
+        print_json(d)
         return
     typer.echo(f"{d['number']}  {d['title']}  [{d['status_label']}]")
     typer.echo(f"组织：{d['org']}；依据：{d['legal_basis']}")
@@ -214,7 +209,7 @@ def _campaign_step(step: str, ref: str, as_user: str, as_json: bool, **kwargs: A
 
     result = getattr(campaigns, step)(_db(), _actor(as_user), ref, **kwargs)
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(f"{result['number']}：{result['status_label']}")
 
@@ -313,7 +308,7 @@ def audit_replay(
         assert campaign is not None
         report = replay_campaign(_db(), _actor(as_user), campaign)
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
     else:
         typer.echo(f"{report.campaign}：{'复算一致' if report.matches else '复算不一致'}")
         for check in report.checks:
@@ -377,7 +372,7 @@ def audit_sweep(
     instant = parse_instant(now) if now else runtime.utcnow()
     report = sweep_audits(_db(), instant)
     if as_json:
-        _print_json({"now": instant.isoformat(), **report.as_dict()})
+        print_json({"now": instant.isoformat(), **report.as_dict()})
         return
     typer.echo(
         f"扫描时间 {instant.isoformat()}：提醒 {report.reminders}，启动 {report.started}，"
@@ -397,7 +392,7 @@ def checklist_list(as_json: JsonOut = False) -> None:
 
     items = list_templates(_db())
     if as_json:
-        _print_json(items)
+        print_json(items)
         return
     for t in items:
         typer.echo(f"{t['code']} 第{t['version']}版  {t['title']}  {t['items']}项  {t['sha256'][:12]}")
@@ -426,7 +421,7 @@ def case_list(campaign: str, as_user: AsUser = "admin", as_json: JsonOut = False
 
     items = campaign_cases(_db(), _actor(as_user), campaign)
     if as_json:
-        _print_json(items)
+        print_json(items)
         return
     for c in items:
         typer.echo(
@@ -442,7 +437,7 @@ def case_show(ref: str, as_user: AsUser = "admin", as_json: JsonOut = False) -> 
     d = audit_case_detail(_db(), _actor(as_user), ref)
     if as_json:
         d = {**d, "actions": [{k: v for k, v in a.items() if k != "fields"} for a in d["actions"]]}
-        _print_json(d)
+        print_json(d)
         return
     typer.echo(
         f"{d['number']}  {d['enterprise']['name']}（{d['enterprise']['credit_code']}）  [{d['state_label']}]"
@@ -476,9 +471,9 @@ def case_show(ref: str, as_user: AsUser = "admin", as_json: JsonOut = False) -> 
 def case_fire(
     ref: str,
     trigger: str,
-    data: Annotated[list[str] | None, typer.Option("--data", "-d", help="字段=值，可重复")] = None,
-    reason: Annotated[str | None, typer.Option(help="原因/说明")] = None,
-    expected_version: Annotated[int | None, typer.Option("--expected-version", help="您看到的版本号")] = None,
+    data: ActionData = None,
+    reason: ActionReason = None,
+    expected_version: ExpectedVersion = None,
     as_user: AsUser = "admin",
     as_json: JsonOut = False,
 ) -> None:
@@ -495,7 +490,7 @@ def case_fire(
         expected_version=expected_version,
     )
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     typer.echo(f"{result['number']}：{result['state_label']}")
 
@@ -553,7 +548,7 @@ def case_finding(
 @case_app.command("rectify")
 def case_rectify(
     ref: str,
-    finding: Annotated[int, typer.Option(help="检查发现编号")],
+    finding: FindingId,
     action: Annotated[str, typer.Option(help="整改要求")],
     owner: Annotated[str, typer.Option(help="责任人")],
     due: Annotated[str, typer.Option(help="整改期限 YYYY-MM-DD")],
@@ -608,7 +603,7 @@ def case_evidence(
 @case_app.command("submit")
 def case_submit(
     ref: str,
-    rectification: Annotated[int, typer.Option(help="整改事项编号")],
+    rectification: RectificationId,
     note: Annotated[str, typer.Option(help="整改情况")] = "",
     as_user: AsUser = "admin",
 ) -> None:
@@ -622,7 +617,7 @@ def case_submit(
 @case_app.command("verify")
 def case_verify(
     ref: str,
-    rectification: Annotated[int, typer.Option(help="整改事项编号")],
+    rectification: RectificationId,
     note: Annotated[str, typer.Option(help="复查意见")],
     passed: Annotated[bool, typer.Option("--pass/--fail", help="复查是否合格")] = True,
     as_user: AsUser = "admin",
@@ -641,7 +636,7 @@ def case_verify(
 @case_app.command("employer-answer")
 def case_employer_answer(
     ref: str,
-    rectification: Annotated[int, typer.Option(help="整改事项编号")],
+    rectification: RectificationId,
     on: Annotated[str, typer.Option(help="答复日期 YYYY-MM-DD")],
     summary: Annotated[str, typer.Option(help="答复要点")],
     as_user: AsUser = "admin",
@@ -658,7 +653,7 @@ def case_employer_answer(
 @case_app.command("recover")
 def case_recover(
     ref: str,
-    finding: Annotated[int, typer.Option(help="检查发现编号")],
+    finding: FindingId,
     amount: Annotated[str, typer.Option(help="累计已补发金额（元）")],
     as_user: AsUser = "admin",
 ) -> None:
