@@ -14,8 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+# SQLAlchemy's SQLite dialect drops table hints. Render them as written, so a query can say
+# ``.with_hint(Case, "INDEXED BY ix_…", "sqlite")`` (SQLite's own syntax) where its planner,
+# which has no statistics for a subquery, would pick the wrong index (services/case_list.py).
+SQLiteCompiler.get_from_hint_text = lambda self, table, text: text  # type: ignore[method-assign]
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bargaining.actors import Actor
@@ -32,6 +32,7 @@ from workflows.diagram import mermaid
 from workflows.registry import definition
 
 from . import runtime
+from .case_list import page_of, search_condition
 from .cases import case_summary
 from .repository import get_case, visible_cases
 from .uow import unit_of_work
@@ -51,48 +52,35 @@ def list_cases(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     now = now or runtime.utcnow()
+    today = legal_date(now)
     limit = max(1, min(limit, 500))
+    offset = max(0, offset)
+    conditions = []
+    if state:
+        conditions.append(Case.state == state)
+    if kind:
+        conditions.append(Case.kind == kind)
+    if mine and actor.user_id is not None:
+        conditions.append(Case.instructor_id == actor.user_id)
+    if overdue:
+        conditions.append(Case.next_due < today)
+    if search and search.strip():
+        conditions.append(search_condition(search))
     with unit_of_work(db, write=False) as uow:
-        s = uow.session
-        next_due = (
-            select(Deadline.case_id, func.min(Deadline.due).label("next_due"))
-            .where(Deadline.closed_at.is_(None))
-            .group_by(Deadline.case_id)
-            .subquery()
-        )
-        query = (
-            visible_cases(actor)
-            .add_columns(next_due.c.next_due)
-            .outerjoin(next_due, next_due.c.case_id == Case.id)
-        )
-        if state:
-            query = query.where(Case.state == state)
-        if kind:
-            query = query.where(Case.kind == kind)
-        if mine and actor.user_id is not None:
-            query = query.where(Case.instructor_id == actor.user_id)
-        if overdue:
-            query = query.where(next_due.c.next_due < legal_date(now))
-        if search:
-            like = f"%{search.strip()}%"
-            query = query.outerjoin(Enterprise, Enterprise.id == Case.enterprise_id).where(
-                or_(
-                    Case.title.like(like),
-                    Case.number.like(like),
-                    Enterprise.name.like(like),
-                    Enterprise.credit_code == search.strip().upper(),
-                )
-            )
-        total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = s.execute(query.order_by(Case.id).limit(limit).offset(offset)).all()
-        today = legal_date(now)
+        page = page_of(uow.session, visible_cases(actor), conditions, order="id", limit=limit, offset=offset)
         items = []
-        for case, due in rows:
+        for (case,) in page.rows:
             item = case_summary(case)
-            item["next_due"] = due.isoformat() if due else None
-            item["days_left"] = (due - today).days if due else None
+            item["next_due"] = case.next_due.isoformat() if case.next_due else None
+            item["days_left"] = (case.next_due - today).days if case.next_due else None
             items.append(item)
-        return {"total": total, "limit": limit, "offset": offset, "items": items}
+        return {
+            "total": page.total,
+            "total_capped": page.capped,
+            "limit": limit,
+            "offset": offset,
+            "items": items,
+        }
 
 
 def case_detail(db: Database, actor: Actor, ref: str | int, *, now: datetime | None = None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from bargaining.actors import Actor
 from bargaining.db import Database
@@ -19,17 +19,12 @@ from workflows.engine import record
 from workflows.registry import definition
 
 from . import runtime
+from .case_list import page_of, search_condition
 from .cases import case_summary, require_role
 from .repository import get_case, visible_cases, visible_org_units
 from .uow import unit_of_work
 
-SORTS = {
-    "next_due": (Case.next_due.is_(None), Case.next_due, Case.id),
-    "-next_due": (Case.next_due.is_(None), Case.next_due.desc(), Case.id),
-    "number": (Case.number,),
-    "-number": (Case.number.desc(),),
-    "updated": (Case.updated_at.desc(), Case.id),
-}
+SORTS = ("next_due", "-next_due", "number", "-number", "updated")
 PAGE_SIZES = (20, 50, 100)
 
 
@@ -55,13 +50,13 @@ def inbox(db: Database, actor: Actor, f: InboxFilter, now: datetime | None = Non
     limit = max(1, min(f.limit, 200))
     with unit_of_work(db, write=False) as uow:
         s = uow.session
-        query = visible_cases(actor)
+        conditions = []
         if f.stage:
-            query = query.where(Case.state == f.stage)
+            conditions.append(Case.state == f.stage)
         if f.kind:
-            query = query.where(Case.kind == f.kind)
+            conditions.append(Case.kind == f.kind)
         if f.sector:
-            query = query.where(
+            conditions.append(
                 Case.sector_id == select(Sector.id).where(Sector.code == f.sector).scalar_subquery()
             )
         if f.region:
@@ -69,26 +64,20 @@ def inbox(db: Database, actor: Actor, f: InboxFilter, now: datetime | None = Non
             if region is None:
                 raise ValidationError(f"找不到工会组织 {f.region}，或不在您的管辖范围内。")
             sub = select(OrgUnit.id).where(OrgUnit.path.startswith(region.path))
-            query = query.where(Case.org_unit_id.in_(sub))
+            conditions.append(Case.org_unit_id.in_(sub))
         if f.instructor == "me":
-            query = query.where(Case.instructor_id == actor.user_id)
+            conditions.append(Case.instructor_id == actor.user_id)
         elif f.instructor:
-            query = query.where(
+            conditions.append(
                 Case.instructor_id == select(User.id).where(User.username == f.instructor).scalar_subquery()
             )
         if f.overdue:
-            query = query.where(Case.next_due < today)
+            conditions.append(Case.next_due < today)
         if f.q and f.q.strip():
-            text = f.q.strip()
-            like = f"%{text}%"
-            matching = select(Enterprise.id).where(
-                or_(Enterprise.name.like(like), Enterprise.credit_code == text.upper())
-            )
-            query = query.where(
-                or_(Case.enterprise_id.in_(matching), Case.number == text, Case.title.like(like))
-            )
-        total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-        rows = list(s.scalars(query.order_by(*SORTS[f.sort]).limit(limit).offset(max(0, f.offset))))
+            conditions.append(search_condition(f.q))
+        offset = max(0, f.offset)
+        page = page_of(s, visible_cases(actor), conditions, order=f.sort, limit=limit, offset=offset)
+        rows = [row[0] for row in page.rows]
         names = _names(s, rows)
         items = []
         for c in rows:
@@ -99,7 +88,13 @@ def inbox(db: Database, actor: Actor, f: InboxFilter, now: datetime | None = Non
             item["enterprise"] = names["enterprise"].get(c.enterprise_id)
             item["instructor"] = names["instructor"].get(c.instructor_id)
             items.append(item)
-        return {"total": total, "limit": limit, "offset": max(0, f.offset), "items": items}
+        return {
+            "total": page.total,
+            "total_capped": page.capped,
+            "limit": limit,
+            "offset": offset,
+            "items": items,
+        }
 
 
 def urgency(days_left: int | None) -> str:

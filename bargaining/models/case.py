@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, JSONData, utcnow
@@ -33,6 +33,16 @@ class Case(Base):
         Index("ix_cases_org_state", "org_unit_id", "state"),
         Index("ix_cases_instructor_next_due", "instructor_id", "next_due"),
         Index("ix_cases_org_next_due", "org_unit_id", "next_due"),
+        # The inbox order, walked when a whole city is listed; scope and stage are checked from
+        # the index itself (services/case_list.py).
+        Index(
+            "ix_cases_due_order",
+            text("(next_due IS NULL)"),
+            "next_due",
+            "id",
+            "org_unit_id",
+            "state",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -33,6 +33,8 @@ EN = {
     "下一页": "Next",
     "共": "Total",
     "件": "cases",
+    "超过": "More than",
+    "件，请用筛选条件缩小范围": "cases; narrow them down with the filters",
     "批量调整指导员": "Reassign selected",
     "调整": "Reassign",
     "全部": "All",
