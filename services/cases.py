@@ -34,6 +34,7 @@ from . import runtime
 from .orgs import get_enterprise, get_sector
 from .repository import get_case, visible_cases, visible_enterprises
 from .uow import unit_of_work
+from .use_case import fire_on
 
 STAFF = frozenset({"instructor", "federation_admin"})
 REPS_EDITABLE = ("preparation", "offer_sent", "negotiating", "suspended")
@@ -225,27 +226,22 @@ def fire_action(
     now: datetime | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    now = now or runtime.utcnow()
-    with unit_of_work(db) as uow:
-        s = uow.session
-        case = get_case(s, actor, ref, for_update=True)
-        result = engine.fire(
-            s,
-            case,
-            trigger,
-            actor,
-            values=values,
-            reason=reason,
-            calendar=runtime.calendar(s),
-            now=now,
-            request_id=request_id,
-            expected_version=expected_version,
-        )
-        summary = case_summary(case)
-        summary["event_id"] = result.event.id
-        summary["from_state"] = result.from_state
-        summary.update({k: v for k, v in result.computed.items() if isinstance(v, str | int | bool)})
-        return summary
+    summary, computed = fire_on(
+        db,
+        actor,
+        ref,
+        trigger,
+        get=get_case,
+        fire=engine.fire,
+        summary=case_summary,
+        now=now,
+        values=values,
+        reason=reason,
+        request_id=request_id,
+        expected_version=expected_version,
+    )
+    summary.update({k: v for k, v in computed.items() if isinstance(v, str | int | bool)})
+    return summary
 
 
 def add_representative(

@@ -28,14 +28,21 @@ from .registry import Compiled
 from .spec import Action, WorkflowDefinition
 
 
-class Subject(Protocol):
+class Numbered(Protocol):
+    """A row changed under optimistic locking, as its users name it."""
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+class Subject(Numbered, Protocol):
     """What the sequence reads of the row it fires on (the Machine sets ``state``)."""
 
     @property
     def id(self) -> int: ...
-
-    @property
-    def number(self) -> str: ...
 
     @property
     def state(self) -> str: ...
@@ -46,8 +53,14 @@ class Subject(Protocol):
     @property
     def definition_version(self) -> int: ...
 
-    @property
-    def version(self) -> int: ...
+
+def check_version(row: Numbered, noun: str, expected_version: int | None) -> None:
+    """Refuse a change made on a stale view of ``row`` (``noun`` names it: 协商, 检查, 专项抽查)."""
+    if expected_version is not None and row.version != expected_version:
+        raise Conflict(
+            f"{noun} {row.number} 已被他人修改（当前版本 {row.version}，您看到的是版本 {expected_version}），请刷新后重试。",
+            details={"current_version": row.version},
+        )
 
 
 # Not bound to Subject: mypy checks a class's type arguments before it reads SQLAlchemy's Mapped
@@ -215,11 +228,7 @@ class Engine(ABC, Generic[S, E, C]):
         if action is None:
             known = "、".join(f"{a.trigger}（{a.label}）" for a in definition.actions)
             raise ValidationError(f"未知的{self.action_noun}“{trigger}”。可用操作：{known}")
-        if expected_version is not None and subject.version != expected_version:
-            raise Conflict(
-                f"{self.noun} {subject.number} 已被他人修改（当前版本 {subject.version}，您看到的是版本 {expected_version}），请刷新后重试。",
-                details={"current_version": subject.version},
-            )
+        check_version(subject, self.noun, expected_version)
         ctx = self.context(
             session,
             case,

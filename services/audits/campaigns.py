@@ -53,7 +53,7 @@ from ..uow import unit_of_work
 from .checklists import find_template
 from .frame import build_frame, frame_definition
 from .record import record_document, record_sha256
-from .repository import get_campaign, require_auditor
+from .repository import changing_campaign, require_auditor
 
 SEED_SOURCES = {
     "public": "公开随机数（如开奖号码），抽样框冻结后产生",
@@ -122,13 +122,6 @@ def _event(
 def _set_status(campaign: Campaign, status: str, now: datetime) -> None:
     campaign.status = status
     campaign.updated_at = now
-
-
-def _check_version(campaign: Campaign, expected_version: int | None) -> None:
-    if expected_version is not None and campaign.version != expected_version:
-        raise Conflict(
-            f"专项抽查 {campaign.number} 已被他人修改（当前版本 {campaign.version}，您看到的是版本 {expected_version}），请刷新后重试。"
-        )
 
 
 def _parse_date(raw: Any, label: str) -> date:
@@ -315,9 +308,7 @@ def set_inspectors(
 ) -> dict[str, Any]:
     require_auditor(actor, "调整检查人员库")
     now = now or runtime.utcnow()
-    with unit_of_work(db) as uow:
-        s = uow.session
-        campaign = get_campaign(s, actor, ref, for_update=True)
+    with changing_campaign(db, actor, ref) as (s, campaign):
         if campaign.status not in ("draft", "frozen", "seeded"):
             raise ValidationError("已经抽样，检查人员库不能再调整。")
         org = s.get(OrgUnit, campaign.org_unit_id)
@@ -386,10 +377,7 @@ def freeze_frame(
     """Take the frame snapshot. Before approval it may be taken again; that clears seed and draw."""
     require_auditor(actor, "冻结抽样框")
     now = now or runtime.utcnow()
-    with unit_of_work(db) as uow:
-        s = uow.session
-        campaign = get_campaign(s, actor, ref, for_update=True)
-        _check_version(campaign, expected_version)
+    with changing_campaign(db, actor, ref, expected_version) as (s, campaign):
         if campaign.status not in ("draft", "frozen", "seeded", "drawn"):
             raise ValidationError(f"抽样记录已审批（{STATUS_LABELS[campaign.status]}），抽样框不能再变更。")
         org = s.get(OrgUnit, campaign.org_unit_id)
@@ -501,10 +489,7 @@ def fix_seed(
         if not provenance.strip():
             raise ValidationError("请说明随机数的来源（如：某日某期开奖号码；摇号会议记录编号）。")
     assert entropy is not None
-    with unit_of_work(db) as uow:
-        s = uow.session
-        campaign = get_campaign(s, actor, ref, for_update=True)
-        _check_version(campaign, expected_version)
+    with changing_campaign(db, actor, ref, expected_version) as (s, campaign):
         record = _record(s, campaign)
         if campaign.status != "frozen" or record is None:
             if campaign.status == "draft":
@@ -579,10 +564,7 @@ def draw_sample(
     """Draw the enterprises and, for each, a pair of inspectors; store every unit's key."""
     require_auditor(actor, "抽样")
     now = now or runtime.utcnow()
-    with unit_of_work(db) as uow:
-        s = uow.session
-        campaign = get_campaign(s, actor, ref, for_update=True)
-        _check_version(campaign, expected_version)
+    with changing_campaign(db, actor, ref, expected_version) as (s, campaign):
         record = _record(s, campaign)
         if campaign.status != "seeded" or record is None or record.seed is None:
             raise ValidationError(
@@ -691,10 +673,7 @@ def approve_sampling(
     """Approve the record (a second person) and schedule the campaign; the record is then immutable."""
     require_auditor(actor, "审批抽样记录")
     now = now or runtime.utcnow()
-    with unit_of_work(db) as uow:
-        s = uow.session
-        campaign = get_campaign(s, actor, ref, for_update=True)
-        _check_version(campaign, expected_version)
+    with changing_campaign(db, actor, ref, expected_version) as (s, campaign):
         record = _record(s, campaign)
         if campaign.status != "drawn" or record is None:
             raise ValidationError(f"当前状态（{STATUS_LABELS[campaign.status]}）不能审批：须先完成抽样。")
@@ -739,9 +718,7 @@ def replace_unit(
     now = now or runtime.utcnow()
     if not reason.strip():
         raise ValidationError("请填写替换原因（如：企业已注销、已迁出本辖区）。")
-    with unit_of_work(db) as uow:
-        s = uow.session
-        campaign = get_campaign(s, actor, ref, for_update=True)
+    with changing_campaign(db, actor, ref) as (s, campaign):
         record = _record(s, campaign)
         if campaign.status not in ("approved", "started") or record is None or record.seed is None:
             raise ValidationError("抽样记录审批后才能替换企业（审批前如需调整，请重新冻结抽样框并抽样）。")

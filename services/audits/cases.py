@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bargaining.actors import Actor
 from bargaining.db import Database
-from bargaining.errors import Conflict, Forbidden, NotFound, ValidationError
+from bargaining.errors import Forbidden, NotFound, ValidationError
 from bargaining.models import Enterprise, OrgUnit
 from bargaining.models.audit import (
     AuditAnswer,
@@ -37,21 +37,13 @@ from bargaining.rules.periods import legal_date
 from workflows import audit_engine
 
 from .. import runtime
-from ..uow import unit_of_work
-from .repository import get_audit_case, require_auditor
+from ..use_case import fire_on
+from .repository import changing_audit_case, get_audit_case, require_auditor
 
 ANSWERABLE = ("planned", "notified")
 FINDINGS_EDITABLE = ("inspected",)
 RECTIFICATION_ADDABLE = ("findings", "rectification", "escalated")
 RECTIFICATION_ACTIVE = ("rectification", "escalated")
-
-
-def _check_version(case: AuditCase, expected_version: int | None) -> None:
-    if expected_version is not None and case.version != expected_version:
-        raise Conflict(
-            f"检查 {case.number} 已被他人修改（当前版本 {case.version}，您看到的是版本 {expected_version}），请刷新后重试。",
-            details={"current_version": case.version},
-        )
 
 
 def _require_inspector(s: Session, actor: Actor, case: AuditCase, what: str) -> None:
@@ -96,28 +88,23 @@ def fire_action(
     now: datetime | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    now = now or runtime.utcnow()
     if trigger == "withdraw":
         raise ValidationError("替换出样本须通过抽样替换程序（audit replace），以便同层递补并记入抽样记录。")
-    with unit_of_work(db) as uow:
-        s = uow.session
-        case = get_audit_case(s, actor, ref, for_update=True)
-        result = audit_engine.fire(
-            s,
-            case,
-            trigger,
-            actor,
-            values=values,
-            reason=reason,
-            calendar=runtime.calendar(s),
-            now=now,
-            request_id=request_id,
-            expected_version=expected_version,
-        )
-        out = case_summary(case)
-        out["event_id"] = result.event.id
-        out["from_state"] = result.from_state
-        return out
+    summary, _computed = fire_on(
+        db,
+        actor,
+        ref,
+        trigger,
+        get=get_audit_case,
+        fire=audit_engine.fire,
+        summary=case_summary,
+        now=now,
+        values=values,
+        reason=reason,
+        request_id=request_id,
+        expected_version=expected_version,
+    )
+    return summary
 
 
 def save_answers(
@@ -133,10 +120,7 @@ def save_answers(
     """Record checklist answers (item code → (answer, note)); blank answers are left as they were."""
     require_auditor(actor, "填写检查表")
     now = now or runtime.utcnow()
-    with unit_of_work(db) as uow:
-        s = uow.session
-        case = get_audit_case(s, actor, ref, for_update=True)
-        _check_version(case, expected_version)
+    with changing_audit_case(db, actor, ref, expected_version) as (s, case):
         if case.state not in ANSWERABLE:
             raise ValidationError(
                 f"当前阶段（{_state_label(case)}）不能修改检查表；检查表在登记现场检查前填写。"
@@ -229,10 +213,7 @@ def add_finding(
     now = now or runtime.utcnow()
     if not description.strip():
         raise ValidationError("请填写检查发现的具体情况。")
-    with unit_of_work(db) as uow:
-        s = uow.session
-        case = get_audit_case(s, actor, ref, for_update=True)
-        _check_version(case, expected_version)
+    with changing_audit_case(db, actor, ref, expected_version) as (s, case):
         if case.state not in FINDINGS_EDITABLE:
             raise ValidationError(
                 f"当前阶段（{_state_label(case)}）不能登记检查发现；检查发现在登记现场检查后、认定问题前登记。"
@@ -314,9 +295,7 @@ def record_recovery(
         raise ValidationError(f"补发金额应为数字：{amount}") from None
     if value < 0:
         raise ValidationError("补发金额不能为负。")
-    with unit_of_work(db) as uow:
-        s = uow.session
-        case = get_audit_case(s, actor, ref, for_update=True)
+    with changing_audit_case(db, actor, ref) as (s, case):
         finding = s.get(Finding, finding_id)
         if finding is None or finding.audit_case_id != case.id:
             raise NotFound("找不到该检查发现。")
@@ -367,10 +346,7 @@ def add_rectification(
     for value, label in ((action, "整改要求"), (owner, "责任人"), (required_evidence, "须提交的证据")):
         if not value.strip():
             raise ValidationError(f"请填写“{label}”。")
-    with unit_of_work(db) as uow:
-        s = uow.session
-        case = get_audit_case(s, actor, ref, for_update=True)
-        _check_version(case, expected_version)
+    with changing_audit_case(db, actor, ref, expected_version) as (s, case):
         if case.state not in RECTIFICATION_ADDABLE:
             raise ValidationError(f"当前阶段（{_state_label(case)}）不能下达整改事项；须先认定检查问题。")
         finding = s.get(Finding, finding_id)
@@ -433,9 +409,7 @@ def submit_rectification(
     """The employer reports the item done; the evidence it requires must be attached first."""
     require_auditor(actor, "登记整改完成情况")
     now = now or runtime.utcnow()
-    with unit_of_work(db) as uow:
-        s = uow.session
-        case = get_audit_case(s, actor, ref, for_update=True)
+    with changing_audit_case(db, actor, ref) as (s, case):
         if case.state not in RECTIFICATION_ACTIVE:
             raise ValidationError(f"当前阶段（{_state_label(case)}）不在整改期间。")
         item = _rectification(s, case, rectification_id)
@@ -478,9 +452,7 @@ def verify_rectification(
     now = now or runtime.utcnow()
     if not note.strip():
         raise ValidationError("请填写复查意见。")
-    with unit_of_work(db) as uow:
-        s = uow.session
-        case = get_audit_case(s, actor, ref, for_update=True)
+    with changing_audit_case(db, actor, ref) as (s, case):
         if case.state not in RECTIFICATION_ACTIVE:
             raise ValidationError(f"当前阶段（{_state_label(case)}）不在整改期间。")
         _require_inspector(s, actor, case, "复查整改")
@@ -525,9 +497,7 @@ def record_employer_answer(
     on = _date(answered_on, "答复日期")
     if not summary.strip():
         raise ValidationError("请填写答复要点（事实情况和整改措施）。")
-    with unit_of_work(db) as uow:
-        s = uow.session
-        case = get_audit_case(s, actor, ref, for_update=True)
+    with changing_audit_case(db, actor, ref) as (s, case):
         item = _rectification(s, case, rectification_id)
         if item.escalation != "opinion_issued":
             raise ValidationError("该整改事项没有待答复的劳动法律监督意见书。")

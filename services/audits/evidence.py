@@ -28,7 +28,7 @@ from workflows.audit_engine import record
 
 from .. import runtime
 from ..uow import unit_of_work
-from .repository import get_audit_case, require_auditor
+from .repository import changing_audit_case, get_audit_case, require_auditor
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_NAME = 200
@@ -153,9 +153,7 @@ def store_evidence(
         os.fsync(handle.fileno())
     os.replace(temp, path)
     try:
-        with unit_of_work(db) as uow:
-            s = uow.session
-            case = get_audit_case(s, actor, ref, for_update=True)
+        with changing_audit_case(db, actor, ref) as (s, case):
             if case.state in ("closed", "withdrawn"):
                 raise ValidationError("检查已结案，不能再上传证据。")
             if finding_id is not None:

@@ -8,12 +8,14 @@ were drawn for. Anything else is reported as not found, so its existence does no
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from bargaining.actors import Actor
+from bargaining.db import Database
 from bargaining.errors import Forbidden, NotFound
 from bargaining.models import OrgUnit
 from bargaining.models.audit import (
@@ -23,6 +25,8 @@ from bargaining.models.audit import (
     SamplingInspector,
     SamplingRecord,
 )
+
+from ..use_case import changing
 
 AUDIT_ROLES = frozenset({"auditor", "federation_admin"})
 
@@ -102,3 +106,17 @@ def get_audit_case(session: Session, actor: Actor, ref: str | int, *, for_update
     if case is None:
         raise NotFound(f"找不到检查 {str(ref).strip()}，或您无权查看。")
     return case
+
+
+def changing_campaign(
+    db: Database, actor: Actor, ref: str | int, expected_version: int | None = None
+) -> AbstractContextManager[tuple[Session, Campaign]]:
+    """One transaction on a campaign the actor may see: locked, and as they last saw it."""
+    return changing(db, actor, ref, get_campaign, "专项抽查", expected_version)
+
+
+def changing_audit_case(
+    db: Database, actor: Actor, ref: str | int, expected_version: int | None = None
+) -> AbstractContextManager[tuple[Session, AuditCase]]:
+    """One transaction on an audit case the actor may see: locked, and as they last saw it."""
+    return changing(db, actor, ref, get_audit_case, "检查", expected_version)
