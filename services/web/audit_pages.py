@@ -8,6 +8,7 @@ download; data is reached only through the region-scoped audit repository.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from ..audits.queries import audit_case_detail, campaign_detail, list_campaigns,
 from ..audits.repository import AUDIT_ROLES
 from ..uow import unit_of_work
 from .context import RequestContext, check_form_csrf, page_context
+from .pages import region_choices, sector_choices, user_choices
 from .render import render
 
 router = APIRouter(include_in_schema=False)
@@ -71,30 +73,11 @@ def campaigns_page(request: Request, ctx: Ctx) -> Response:
 def _new_form(
     request: Request, ctx: RequestContext, error: str | None, form: dict[str, Any], status: int = 200
 ) -> Response:
-    from sqlalchemy import select
-
-    from bargaining.models import OrgUnit, Sector, User, UserRole
-
-    from ..repository import visible_org_units
-
     with unit_of_work(ctx.db, write=False) as uow:
         s = uow.session
-        orgs = [(u.code, u.name) for u in s.scalars(visible_org_units(ctx.actor).order_by(OrgUnit.path))]
-        sectors = [(x.code, x.name) for x in s.scalars(select(Sector).order_by(Sector.code))]
-        auditors = [
-            (u, n)
-            for u, n in s.execute(
-                select(User.username, User.display_name)
-                .join(UserRole, UserRole.user_id == User.id)
-                .join(OrgUnit, OrgUnit.id == User.org_unit_id)
-                .where(
-                    UserRole.role == "auditor",
-                    User.active.is_(True),
-                    OrgUnit.path.startswith(ctx.actor.org_path or "/"),
-                )
-                .order_by(User.username)
-            )
-        ]
+        orgs = region_choices(s, ctx.actor)
+        sectors = sector_choices(s)
+        auditors = user_choices(s, ctx.actor, "auditor")
     return render(
         request,
         "audits/new.html",
@@ -489,46 +472,38 @@ async def case_rectification(request: Request, ref: str, ctx: Ctx) -> Response:
     return _back(ref, "rectification")
 
 
+# The steps of a rectification item: the use case, and what it takes from the form.
+_RECTIFICATION_STEPS: dict[str, tuple[Callable[..., Any], Callable[[dict[str, str]], dict[str, Any]]]] = {
+    "submit": (ac.submit_rectification, lambda v: {"note": v.get("note", "")}),
+    "verify": (
+        ac.verify_rectification,
+        lambda v: {"passed": v.get("passed") == "1", "note": v.get("note", "")},
+    ),
+    "answer": (
+        ac.record_employer_answer,
+        lambda v: {"answered_on": v.get("answered_on", ""), "summary": v.get("summary", "")},
+    ),
+}
+
+
 @router.post("/audits/cases/{ref}/rectifications/{item_id}/{step}", response_class=HTMLResponse)
 async def case_rectification_step(request: Request, ref: str, item_id: int, step: str, ctx: Ctx) -> Response:
     _require(ctx)
     values = await check_form_csrf(request, ctx)
     ref = ref[:40]
     try:
-        if step == "submit":
-            ac.submit_rectification(
-                ctx.db,
-                ctx.actor,
-                ref,
-                rectification_id=item_id,
-                note=values.get("note", ""),
-                now=ctx.now,
-                request_id=ctx.request_id,
-            )
-        elif step == "verify":
-            ac.verify_rectification(
-                ctx.db,
-                ctx.actor,
-                ref,
-                rectification_id=item_id,
-                passed=values.get("passed") == "1",
-                note=values.get("note", ""),
-                now=ctx.now,
-                request_id=ctx.request_id,
-            )
-        elif step == "answer":
-            ac.record_employer_answer(
-                ctx.db,
-                ctx.actor,
-                ref,
-                rectification_id=item_id,
-                answered_on=values.get("answered_on", ""),
-                summary=values.get("summary", ""),
-                now=ctx.now,
-                request_id=ctx.request_id,
-            )
-        else:
+        if step not in _RECTIFICATION_STEPS:
             raise ValidationError(f"未知的操作：{step[:40]}")
+        use_case, fields = _RECTIFICATION_STEPS[step]
+        use_case(
+            ctx.db,
+            ctx.actor,
+            ref,
+            rectification_id=item_id,
+            now=ctx.now,
+            request_id=ctx.request_id,
+            **fields(values),
+        )
     except DomainError as exc:
         return _case_page(
             request, ctx, ref, errors=_error(exc, f"{step[:20]}-{item_id}", values), status=exc.http_status

@@ -9,7 +9,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bargaining.actors import Actor
 from bargaining.errors import DomainError, Forbidden, NotFound, TransitionRefused, ValidationError
 from bargaining.models import OrgUnit, Sector, User, UserRole
 from workflows.registry import definition
@@ -190,28 +192,41 @@ def inbox_page(request: Request, ctx: Ctx) -> Response:
     )
 
 
+def sector_choices(s: Session) -> list[tuple[str, str]]:
+    """(code, name) of every sector, for a form's select."""
+    return [(x.code, x.name) for x in s.scalars(select(Sector).order_by(Sector.code))]
+
+
+def region_choices(s: Session, actor: Actor) -> list[tuple[str, str]]:
+    """(code, name) of the org units the actor may see, in tree order."""
+    return [(u.code, u.name) for u in s.scalars(visible_org_units(actor).order_by(OrgUnit.path))]
+
+
+def user_choices(s: Session, actor: Actor, role: str) -> list[tuple[str, str]]:
+    """(username, name) of the active users with ``role`` in the actor's subtree."""
+    return [
+        (u, n)
+        for u, n in s.execute(
+            select(User.username, User.display_name)
+            .join(UserRole, UserRole.user_id == User.id)
+            .join(OrgUnit, OrgUnit.id == User.org_unit_id)
+            .where(
+                UserRole.role == role,
+                User.active.is_(True),
+                OrgUnit.path.startswith(actor.org_path or "/"),
+            )
+            .order_by(User.username)
+        )
+    ]
+
+
 def _filter_options(ctx: RequestContext) -> dict[str, Any]:
     d = definition("enterprise", 1)
     with unit_of_work(ctx.db, write=False) as uow:
         s = uow.session
-        sectors = [(x.code, x.name) for x in s.scalars(select(Sector).order_by(Sector.code))]
-        regions = [(u.code, u.name) for u in s.scalars(visible_org_units(ctx.actor).order_by(OrgUnit.path))]
-        instructors = []
-        if ctx.has("federation_admin"):
-            instructors = [
-                (u, n)
-                for u, n in s.execute(
-                    select(User.username, User.display_name)
-                    .join(UserRole, UserRole.user_id == User.id)
-                    .join(OrgUnit, OrgUnit.id == User.org_unit_id)
-                    .where(
-                        UserRole.role == "instructor",
-                        User.active.is_(True),
-                        OrgUnit.path.startswith(ctx.actor.org_path or "/"),
-                    )
-                    .order_by(User.username)
-                )
-            ]
+        sectors = sector_choices(s)
+        regions = region_choices(s, ctx.actor)
+        instructors = user_choices(s, ctx.actor, "instructor") if ctx.has("federation_admin") else []
     return {
         "stages": [(s.name, s.label) for s in d.states],
         "kinds": [
