@@ -11,15 +11,16 @@ Baseline, measured in the same run on the same database: one hand-written SQL st
 computes the same headline figures (``BASELINE_SQL``); the benchmark checks that it returns the
 same numbers. Goal: <= 1 s on PostgreSQL.
 
-Each contender is run once untimed (warm cache), then ``--repeat`` times. With ``--index`` the
-benchmark then creates the index the report's stage figures want (``PROPOSED_INDEX``), measures
-again, and drops it (``--keep-index`` keeps it).
+Each contender is run once untimed (warm cache), then ``--repeat`` times. Both use the indexes
+the migrations create (0006: the stage events' partial index, the agreements by signing date and
+by term end); the database is analysed before measuring, as autovacuum would have by then.
 
     bash scripts/pg.sh .venv/bin/python -m benchmarks.annual_report
-    bash scripts/pg.sh .venv/bin/python -m benchmarks.annual_report --cases 100000 --index
+    bash scripts/pg.sh .venv/bin/python -m benchmarks.annual_report --cases 100000
 
 A generated database is kept for the life of the PostgreSQL server and reused when the parameters
-match (its COMMENT holds them); ``--database NAME`` uses an existing one (it is topped up once).
+match (its COMMENT holds them; it is migrated to the newest revision first); ``--database NAME``
+uses an existing one (it is topped up once).
 """
 
 from __future__ import annotations
@@ -53,13 +54,6 @@ NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in China; the synthetic 
 PG_URL = os.environ.get("BARGAINING_TEST_POSTGRES_URL")
 TOP_UP = "annual-report top-up v1"
 
-PROPOSED_INDEX = (
-    "CREATE INDEX IF NOT EXISTS ix_events_stage_case ON events (case_id, trigger) "
-    "WHERE trigger IN ('disclose', 'file_for_review', 'open_renewal', 'record_response', "
-    "'record_review_opinion', 'send_offer') "
-    "OR (trigger = 'record_congress_vote' AND to_state = 'awaiting_signature')"
-)
-DROP_INDEX = "DROP INDEX IF EXISTS ix_events_stage_case"
 
 # The same headline figures as services/reports/annual.py, written by hand as one statement.
 BASELINE_SQL = """
@@ -70,17 +64,18 @@ signed AS MATERIALIZED (
     WHERE c.org_unit_id IN (SELECT id FROM region) AND a.signed_on BETWEEN :y0 AND :y1
       AND c.state IN ('signed', 'disclosed', 'under_review', 'in_force', 'expired')),
 stages AS (
-    SELECT s.id,
+    SELECT e.case_id AS id,
            bool_or(e.trigger = 'send_offer') AS offer,
            bool_or(e.trigger = 'record_response') AS response,
            bool_or(e.trigger = 'record_congress_vote') AS congress,
            bool_or(e.trigger = 'disclose') AS disclosure,
            bool_or(e.trigger = 'file_for_review') AS filing,
            bool_or(e.trigger = 'record_review_opinion') AS opinion
-    FROM signed s JOIN events e ON e.case_id = s.id
-    WHERE e.trigger IN ('send_offer', 'record_response', 'disclose', 'file_for_review', 'record_review_opinion')
-       OR (e.trigger = 'record_congress_vote' AND e.to_state = 'awaiting_signature')
-    GROUP BY s.id),
+    FROM events e
+    WHERE (e.trigger IN ('send_offer', 'record_response', 'disclose', 'file_for_review', 'record_review_opinion')
+           OR (e.trigger = 'record_congress_vote' AND e.to_state = 'awaiting_signature'))
+      AND e.case_id IN (SELECT id FROM signed)
+    GROUP BY e.case_id),
 expiring AS MATERIALIZED (
     SELECT c.id FROM cases c JOIN agreements a ON a.case_id = c.id
     WHERE c.org_unit_id IN (SELECT id FROM region) AND a.term_end BETWEEN :y0 AND :y1
@@ -325,7 +320,12 @@ def database(args: argparse.Namespace, say: Callable[[str], None]) -> str:
     name = args.database or f"annual_{args.cases}_{args.events_per_case}_{args.seed}"
     comment = _comment(name)
     if comment == marker:
-        say(f"reusing database {name}")
+        say(f"reusing database {name}: migrating to the newest revision, analysing")
+        upgrade(_url(name))
+        engine = create_engine(_url(name), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+        engine.dispose()
         return name
     if args.database and comment is None:
         say(f"using database {name}: migrating and topping up once")
@@ -420,9 +420,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--year", type=int, action="append", help="report year(s) (default 2026 and 2025)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--index", action="store_true", help="also measure with the proposed index")
-    parser.add_argument("--index-only", action="store_true", help="measure with the proposed index only")
-    parser.add_argument("--keep-index", action="store_true")
     parser.add_argument("--database", help="an existing database to use (topped up once)")
     args = parser.parse_args(argv)
     args.jurisdiction = args.jurisdiction or ["jiangsu", "shanghai", "shandong"]
@@ -449,68 +446,38 @@ def main(argv: list[str] | None = None) -> int:
         system = Actor(user_id=None, name="系统", roles=frozenset({"system"}), org_path=None)
         lines.append(f"machine: {machine()}; PostgreSQL {version}; load average at start {load()}")
         lines.append(f"data: {cases:,} cases, {events:,} events (database {name})")
-        phases: list[tuple[str, str | None]] = [] if args.index_only else [("existing indexes", None)]
-        if args.index or args.index_only:
-            phases.append(("with ix_events_stage_case", PROPOSED_INDEX))
-        for phase, ddl in phases:
-            if ddl:
-                say("creating the proposed index")
-                engine = create_engine(_url(name), isolation_level="AUTOCOMMIT")
-                with engine.connect() as conn:
-                    started = time.perf_counter()
-                    conn.execute(text(ddl))
-                    built = time.perf_counter() - started
-                    conn.execute(text("VACUUM ANALYZE events"))
-                    size = conn.execute(
-                        text("SELECT pg_size_pretty(pg_relation_size('ix_events_stage_case'))")
-                    ).scalar()
-                engine.dispose()
-                lines.append(f"-- {phase}: built in {built:.1f} s, {size}")
-            else:
-                lines.append(f"-- {phase}")
-            for year in years:
-                for label, code, path in (
-                    ("federation", city[0], city[1]),
-                    ("one street", street[0], street[1]),
-                ):
+        for year in years:
+            for label, code, path in (
+                ("federation", city[0], city[1]),
+                ("one street", street[0], street[1]),
+            ):
 
-                    def figures(code: str = code, year: int = year) -> AnnualReport:
-                        return annual_report(db, system, code, year, trends=False, now=NOW)
+                def figures(code: str = code, year: int = year) -> AnnualReport:
+                    return annual_report(db, system, code, year, trends=False, now=NOW)
 
-                    times, report = timed(figures, args.repeat)
-                    mine = {f.key: f.value for f in report.figures}
-                    base_times, theirs = timed(
-                        lambda path=path, year=year: baseline(db, path, year), args.repeat
-                    )
-                    same = mine == theirs
-                    if not same:
-                        diff = {k: (mine.get(k), theirs.get(k)) for k in mine if mine.get(k) != theirs.get(k)}
-                        say(f"MISMATCH {label} {year}: {diff}")
-                    full_times, _full = timed(
-                        lambda code=code, year=year: annual_report(db, system, code, year, now=NOW),
-                        max(1, args.repeat - 1),
-                    )
-                    signed = mine["signed_enterprise"]
-                    lines.append(
-                        f"{year} {label} ({signed:,} enterprise agreements signed): "
-                        f"report figures {summary(times)}; hand-written SQL {summary(base_times)}"
-                        f"{'' if same else ' (DIFFERENT RESULTS)'}; full report with breakdowns {summary(full_times)}"
-                    )
-                    say(lines[-1])
-            if ddl and not args.keep_index:
-                _drop(name)
+                times, report = timed(figures, args.repeat)
+                mine = {f.key: f.value for f in report.figures}
+                base_times, theirs = timed(lambda path=path, year=year: baseline(db, path, year), args.repeat)
+                same = mine == theirs
+                if not same:
+                    diff = {k: (mine.get(k), theirs.get(k)) for k in mine if mine.get(k) != theirs.get(k)}
+                    say(f"MISMATCH {label} {year}: {diff}")
+                full_times, _full = timed(
+                    lambda code=code, year=year: annual_report(db, system, code, year, now=NOW),
+                    max(1, args.repeat - 1),
+                )
+                signed = mine["signed_enterprise"]
+                lines.append(
+                    f"{year} {label} ({signed:,} enterprise agreements signed): "
+                    f"report figures {summary(times)}; hand-written SQL {summary(base_times)}"
+                    f"{'' if same else ' (DIFFERENT RESULTS)'}; full report with breakdowns {summary(full_times)}"
+                )
+                say(lines[-1])
         lines.append(f"load average at end {load()}")
     finally:
         db.dispose()
     print("\n".join(lines))
     return 0
-
-
-def _drop(name: str) -> None:
-    engine = create_engine(_url(name), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(DROP_INDEX))
-    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, JSONData, Rate, utcnow
@@ -20,6 +20,20 @@ class Agreement(Base):
     """
 
     __tablename__ = "agreements"
+    __table_args__ = (
+        # The annual report's populations by legal date, index-only: agreements signed in a year
+        # (with the figures' columns) and agreements whose term ends in a year.
+        Index(
+            "ix_agreements_signed_on",
+            "signed_on",
+            "case_id",
+            "term_end",
+            "avg_wage_before",
+            "avg_wage_after",
+            "increase_pct",
+        ),
+        Index("ix_agreements_term_end", "term_end", "in_force_on", "case_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)

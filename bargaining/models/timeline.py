@@ -10,6 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, JSONData, utcnow
 
 _OPEN = text("fired_at IS NULL AND closed_at IS NULL")
+# The events that mark a stage of a case, as the annual report reads them
+# (services/reports/annual.py, stage_event_condition).
+_STAGE = text(
+    "trigger IN ('disclose', 'file_for_review', 'open_renewal', 'record_response', "
+    "'record_review_opinion', 'send_offer') "
+    "OR (trigger = 'record_congress_vote' AND to_state = 'awaiting_signature')"
+)
 
 
 class Event(Base):
@@ -19,7 +26,11 @@ class Event(Base):
     """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_case_at", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_case_at", "case_id", "id"),
+        # The annual report's stage figures: an index-only scan over the stage events alone.
+        Index("ix_events_stage_case", "case_id", "trigger", postgresql_where=_STAGE, sqlite_where=_STAGE),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
