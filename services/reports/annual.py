@@ -313,12 +313,22 @@ def _signed_in(first: date, last: date) -> tuple[ColumnElement[bool], ...]:
 def stage_event_condition() -> ColumnElement[bool]:
     """The events that mark a stage: one of the stage triggers, a congress vote only if it passed.
 
-    Written so that only ``trigger`` needs reading once the row qualifies, which lets PostgreSQL
-    answer from an index on ``(trigger, case_id)`` restricted by this same condition alone.
+    The same condition as the partial index ``ix_events_stage_case`` (bargaining/models/timeline.py),
+    so PostgreSQL answers from that index alone; the values are written into the statement, not
+    bound, so that even a prepared statement's generic plan can prove the index's condition.
     """
     plain = sorted({t for _, t, to in STAGE_FLAGS if to is None} | {"open_renewal"})
-    passed = [and_(Event.trigger == t, Event.to_state == to) for _, t, to in STAGE_FLAGS if to is not None]
-    return or_(Event.trigger.in_(plain), *passed)
+    passed = [
+        and_(Event.trigger == _const(t), Event.to_state == _const(to))
+        for _, t, to in STAGE_FLAGS
+        if to is not None
+    ]
+    return or_(Event.trigger.in_([_const(t) for t in plain]), *passed)
+
+
+def _const(value: str) -> ColumnElement[str]:
+    """A constant of the code (a trigger, a state) rendered into the SQL text, never bound."""
+    return literal(value, literal_execute=True)
 
 
 def _stage_flags(population: Select[Any]) -> Any:
@@ -339,7 +349,7 @@ def _stage_flags(population: Select[Any]) -> Any:
         select(Event.case_id.label("case_id"), *columns)
         .where(
             stage_event_condition(),
-            Event.trigger != "open_renewal",
+            Event.trigger != _const("open_renewal"),
             Event.case_id.in_(population.with_only_columns(Case.id)),
         )
         .group_by(Event.case_id)
@@ -385,7 +395,7 @@ class _Src:
             renewed = (
                 select(population.c.case_id, literal(1).label("renewal"))
                 .join(Event, Event.case_id == population.c.case_id)
-                .where(Event.trigger == "open_renewal")  # implies the stage index's condition
+                .where(Event.trigger == _const("open_renewal"))  # implies the stage index's condition
                 .group_by(population.c.case_id)
                 .subquery("renewed")
             )
