@@ -32,7 +32,7 @@ class Agreement(Base):
             "avg_wage_after",
             "increase_pct",
         ),
-        Index("ix_agreements_term_end", "term_end", "in_force_on", "case_id"),
+        Index("ix_agreements_term_end", "term_end", "in_force_on", "case_id", "signed_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -40,7 +40,9 @@ def upgrade() -> None:
         "agreements",
         ["signed_on", "case_id", "term_end", "avg_wage_before", "avg_wage_after", "increase_pct"],
     )
-    op.create_index("ix_agreements_term_end", "agreements", ["term_end", "in_force_on", "case_id"])
+    op.create_index(
+        "ix_agreements_term_end", "agreements", ["term_end", "in_force_on", "case_id", "signed_on"]
+    )
 
 
 def downgrade() -> None:
