@@ -18,7 +18,7 @@ from services.uow import unit_of_work
 from tests.support import at, fire
 
 from .conftest import START, Library
-from .helpers import TERMS, add_reps, chinese_world, negotiate, rate_table, vote
+from .helpers import TERMS, add_reps, chinese_world, negotiate, rate_table, save, vote
 
 
 def test_render_all_signs_every_adoption_on_a_pool(sqlite_db: Database) -> None:
@@ -68,6 +68,18 @@ def test_render_all_signs_every_adoption_on_a_pool(sqlite_db: Database) -> None:
         assert uow.session.scalar(select(func.count()).select_from(Signature)) == 4
     again = docs.render_all(sqlite_db, w.instructor, sector, workers=2, now=at(day + timedelta(days=7)))
     assert len(again.skipped) == 3 and not again.rendered  # nothing new to render
+    # the draft's text changes: rendered again, in this process (one worker)
+    uc.set_agreement_terms(
+        sqlite_db,
+        w.instructor,
+        adoptions[2],
+        {**TERMS, "avg_wage_after": "5700"},
+        now=at(day + timedelta(days=8)),
+    )
+    serial = docs.render_all(sqlite_db, w.instructor, sector, workers=1, now=at(day + timedelta(days=8)))
+    assert serial.rendered == [adoptions[2]] and len(serial.skipped) == 2 and serial.workers == 1
+    draft = docs.render_document(sqlite_db, w.instructor, adoptions[2], "agreement")
+    assert draft.reused and "5,700.00元" in save(draft.pdf, "draft").flat  # the file it rendered
     with pytest.raises(ValidationError, match="不是行业协商"):
         docs.render_all(sqlite_db, w.instructor, adoptions[0])
 
