@@ -415,6 +415,45 @@ class _Grouped:
         return func.coalesce(func.sum(self.sub.c.n).filter(where), 0)
 
 
+STAGE_TRIGGERS = {name: trigger for name, trigger, _to in STAGE_FLAGS}
+
+
+class _Stages:
+    """The signed population's (case, stage) pairs — each stage event of each agreement, once per
+    case and stage — grouped by ``keys`` (what the stage rates' populations read: the kind) and
+    ``trigger``, with their number ``n``: a stage rate's numerator is ``n`` summed over the groups
+    of its stage.
+
+    The pairs come from the stage index in (case_id, trigger) order (duplicates dropped as it is
+    read) and are joined to the population: no per-case aggregate of half a million groups.
+    """
+
+    def __init__(self, view: _View, keys: tuple[str, ...]) -> None:
+        pairs = (
+            select(Event.case_id, Event.trigger)
+            .where(stage_event_condition(), Event.trigger != _const("open_renewal"))
+            .distinct()
+            .subquery("stage_events")
+        )
+        exprs: list[tuple[str, Any]] = [(k, view.col(k)) for k in keys] + [("trigger", pairs.c.trigger)]
+        self.sub = (
+            select(*(e.label(n) for n, e in exprs), func.count().label("n"))
+            .select_from(view.cte.join(pairs, pairs.c.case_id == view.col("case_id")))
+            .group_by(*(e for _n, e in exprs))
+            .subquery("signed_stages")
+        )
+        self.from_: Any = self.sub
+
+    def col(self, name: str) -> Any:
+        return self.sub.c[name]
+
+    def flag(self, name: str) -> ColumnElement[bool]:
+        return self.sub.c.trigger == _const(STAGE_TRIGGERS[name])
+
+    def count(self, where: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(self.sub.c.n).filter(where), 0)
+
+
 class _Src:
     """The report's two populations for a scope.
 
@@ -422,7 +461,7 @@ class _Src:
     signed or later). ``expiring``: agreements of the region in force whose term ends in the year.
     """
 
-    def __init__(self, scope: Scope, *, with_flags: bool = True) -> None:
+    def __init__(self, scope: Scope, *, with_flags: bool = True, stage_flags: bool = True) -> None:
         signed_in = _signed_in(scope.first_day, scope.last_day)
         expiring_in = (
             Agreement.term_end.between(scope.first_day, scope.last_day),
@@ -434,7 +473,8 @@ class _Src:
             Case.id.label("case_id"), Agreement.signed_on, Agreement.term_end
         )
         if with_flags:
-            signed = _with_flags(signed, _stage_flags(signed), STAGE_FLAG_NAMES)
+            if stage_flags:
+                signed = _with_flags(signed, _stage_flags(signed), STAGE_FLAG_NAMES)
             expiring = expiring.add_columns(_renewed())
         self.views = {
             "signed": _View(signed.cte("signed")),
@@ -894,13 +934,14 @@ def tune_session(session: Session) -> None:
 
 
 def _figures(session: Session, scope: Scope) -> list[Figure]:
-    src = _Src(scope)
-    views: dict[str, _View | _Grouped] = {
-        "signed": src.views["signed"].grouped("signed_groups", ("kind", "round"), STAGE_FLAG_NAMES),
+    src = _Src(scope, stage_flags=False)
+    views: dict[str, _View | _Grouped | _Stages] = {
+        "signed": src.views["signed"].grouped("signed_groups", ("kind", "round"), ()),
+        "stages": _Stages(src.views["signed"], ("kind",)),
         "expiring": src.views["expiring"].grouped("expiring_groups", (), ("renewal",)),
         "audit": src.views["audit"],
     }
-    columns: dict[str, list[Any]] = {"signed": [], "expiring": [], "audit": []}
+    columns: dict[str, list[Any]] = {"signed": [], "stages": [], "expiring": [], "audit": []}
     for spec in FIGURES:
         if spec.measure in ("covered_enterprises", "covered_workers"):
             continue  # _coverage
@@ -913,7 +954,12 @@ def _figures(session: Session, scope: Scope) -> list[Figure]:
         elif spec.measure == "rate":
             assert spec.counted is not None
             out.append(v.count(pop).label(f"{k}__d"))
-            out.append(v.count(and_(pop, spec.counted(v))).label(f"{k}__n"))  # type: ignore[arg-type]
+            if spec.source == "signed" and spec.needs_flags:  # a stage: counted from the pairs
+                stages = views["stages"]
+                counted = and_(spec.population(stages), spec.counted(stages))  # type: ignore[arg-type]
+                columns["stages"].append(stages.count(counted).label(f"{k}__n"))
+            else:
+                out.append(v.count(and_(pop, spec.counted(v))).label(f"{k}__n"))  # type: ignore[arg-type]
         elif spec.measure == "mean":
             assert spec.value is not None
             out.append(v.count(pop).label(f"{k}__n"))
@@ -933,7 +979,14 @@ def _figures(session: Session, scope: Scope) -> list[Figure]:
     joined = parts[0]
     for part in (*parts[1:], cov_all, cov_sector):
         joined = joined.join(part, true())
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        # Every join with a CTE is estimated at millions of rows (no statistics on its columns);
+        # grouping those, the planner would sort them where a hash table of a few groups suffices.
+        session.execute(text("SET LOCAL enable_sort = off"))
     row = session.execute(select(joined)).one()._mapping
+    if postgresql:
+        session.execute(text("SET LOCAL enable_sort = on"))
     figures = []
     for spec in FIGURES:
         k = spec.key
