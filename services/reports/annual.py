@@ -424,17 +424,20 @@ class _Stages:
     ``trigger``, with their number ``n``: a stage rate's numerator is ``n`` summed over the groups
     of its stage.
 
-    The pairs come from the stage index in (case_id, trigger) order (duplicates dropped as it is
-    read) and are joined to the population: no per-case aggregate of half a million groups.
+    For a wide region the pairs come from the whole stage index in (case_id, trigger) order
+    (duplicates dropped as it is read) and are joined to the population: no per-case aggregate
+    of half a million groups. For a narrow one (``population`` given) they are restricted to the
+    population's cases first, so the planner probes the index case by case — it cannot push the
+    join into the de-duplicated pairs itself.
     """
 
-    def __init__(self, view: _View, keys: tuple[str, ...]) -> None:
-        pairs = (
-            select(Event.case_id, Event.trigger)
-            .where(stage_event_condition(), Event.trigger != _const("open_renewal"))
-            .distinct()
-            .subquery("stage_events")
+    def __init__(self, view: _View, keys: tuple[str, ...], population: Select[Any] | None = None) -> None:
+        stage_events = select(Event.case_id, Event.trigger).where(
+            stage_event_condition(), Event.trigger != _const("open_renewal")
         )
+        if population is not None:
+            stage_events = stage_events.where(Event.case_id.in_(population.with_only_columns(Case.id)))
+        pairs = stage_events.distinct().subquery("stage_events")
         exprs: list[tuple[str, Any]] = [(k, view.col(k)) for k in keys] + [("trigger", pairs.c.trigger)]
         self.sub = (
             select(*(e.label(n) for n, e in exprs), func.count().label("n"))
@@ -467,7 +470,7 @@ class _Src:
             Agreement.term_end.between(scope.first_day, scope.last_day),
             Agreement.in_force_on.is_not(None),
         )
-        signed = _agreements_of_region(scope, *signed_in)
+        signed = self.signed_query = _agreements_of_region(scope, *signed_in)
         # What the renewal figures and their drill-down read, all in ix_agreements_term_end.
         expiring = _agreements_of_region(scope, *expiring_in).with_only_columns(
             Case.id.label("case_id"), Agreement.signed_on, Agreement.term_end
@@ -933,11 +936,24 @@ def tune_session(session: Session) -> None:
         session.execute(text("SET LOCAL enable_mergejoin = off"))
 
 
+WIDE_REGION = 0.25
+
+
+def _wide(session: Session, scope: Scope) -> bool:
+    """Whether the region holds more than ``WIDE_REGION`` of all org units (then reading the whole
+    stage index beats probing it case by case)."""
+    inside = func.count().filter(OrgUnit.path.startswith(scope.region_path))
+    row = session.execute(select(inside, func.count()).select_from(OrgUnit)).one()
+    return bool(row[1]) and row[0] > WIDE_REGION * row[1]
+
+
 def _figures(session: Session, scope: Scope) -> list[Figure]:
     src = _Src(scope, stage_flags=False)
     views: dict[str, _View | _Grouped | _Stages] = {
         "signed": src.views["signed"].grouped("signed_groups", ("kind", "round"), ()),
-        "stages": _Stages(src.views["signed"], ("kind",)),
+        "stages": _Stages(
+            src.views["signed"], ("kind",), None if _wide(session, scope) else src.signed_query
+        ),
         "expiring": src.views["expiring"].grouped("expiring_groups", (), ("renewal",)),
         "audit": src.views["audit"],
     }
