@@ -15,7 +15,8 @@ Who asks (a generated federation from ``services.synthetic``, one enterprise cas
 - ``/api/cases?limit=50`` with an API token, as the admin (whole city) and as the instructor (street).
 
 Baseline, measured in the same loop (one raw query, one request, alternately): the same query
-hand-written — ``count(*)`` over the same join and filter, then the page of cases
+hand-written — ``count(*)`` over the same join and filter, capped as the inbox caps it (up to
+``services.case_list.TOTAL_CAP`` or as far as the page reaches), then the page of cases
 (``ORDER BY next_due IS NULL, next_due, id LIMIT/OFFSET``) with its enterprise and instructor
 names — on a plain driver connection (sqlite3 / psycopg) of the product's read engine. The run
 checks that the page's rows and total are exactly the raw query's. Also per request: the time
@@ -56,6 +57,7 @@ from bargaining.db import Database
 from bargaining.models import Case, User, UserRole
 from bargaining.rules.periods import legal_date
 from services import runtime
+from services.case_list import TOTAL_CAP
 from services.identity import actor_for
 from services.synthetic import generate
 from services.web.app import create_app
@@ -159,7 +161,9 @@ def raw_queries(actor: Actor, f: InboxFilter, today: date, postgres: bool) -> tu
         params["today"] = today if postgres else today.isoformat()
     assert f.sort == "next_due" and not (f.kind or f.sector or f.region or f.q), "not a benchmark scenario"
     scope = "FROM cases c JOIN org_units o ON o.id = c.org_unit_id WHERE " + " AND ".join(where)
-    count = f"SELECT count(*) {scope}"
+    # The inbox counts only as far as it shows (services/case_list.py): so does the baseline.
+    params["cap"] = max(TOTAL_CAP, f.offset + f.limit) + 1
+    count = f"SELECT count(*) FROM (SELECT 1 {scope} LIMIT :cap) x"
     order = "ORDER BY c.next_due IS NULL, c.next_due, c.id"
     page = (  # the page of cases first, then the names of its 50 rows
         f"SELECT {COLUMNS} FROM (SELECT c.* {scope} {order} LIMIT :limit OFFSET :offset) c "
@@ -183,7 +187,7 @@ class Raw:
     def run(self, count: str, page: str, params: dict[str, Any]) -> tuple[int, list[int]]:
         cursor = self.cursor
         cursor.execute(count, params)
-        total = int(cursor.fetchone()[0])
+        total = min(int(cursor.fetchone()[0]), params["cap"] - 1)
         cursor.execute(page, params)
         ids = [row[0] for row in cursor.fetchall()]
         if self.db.is_postgres:

@@ -10,7 +10,7 @@ Two choices make a page cost a few milliseconds whatever the federation's size:
   on the way, until the page is full. PostgreSQL's planner makes that choice from its statistics;
   SQLite's cannot (it does not know how many org units the region subquery returns), so on SQLite
   the capped count, which is cheap, decides: when more than ``WIDE`` cases match, the page query
-  is told to walk the order's index (``INDEXED BY``).
+  is told to walk the order's index (``INDEXED BY``); otherwise SQLite picks the scope's index.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from bargaining.models import Case, Enterprise
 
-TOTAL_CAP = 10_000
-WIDE = 5_000
+TOTAL_CAP = 1_000
+WIDE = 1_000
 
 ORDERS: dict[str, tuple[Any, ...]] = {
     "next_due": (Case.next_due.is_(None), Case.next_due, Case.id),

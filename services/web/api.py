@@ -55,7 +55,7 @@ class CaseSummary(BaseModel):
 
 class CasePage(BaseModel):
     total: int = Field(..., description="匹配的协商数；total_capped 为真时表示“超过 total 件”")
-    total_capped: bool = Field(False, description="总数只数到上限（10,000，或本页所需）为止")
+    total_capped: bool = Field(False, description="总数只数到上限（1,000，或本页所需）为止")
     limit: int
     offset: int
     items: list[CaseSummary]

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bargaining.actors import Actor
@@ -197,9 +197,15 @@ def sector_choices(s: Session) -> list[tuple[str, str]]:
     return [(x.code, x.name) for x in s.scalars(select(Sector).order_by(Sector.code))]
 
 
-def region_choices(s: Session, actor: Actor) -> list[tuple[str, str]]:
-    """(code, name) of the org units the actor may see, in tree order."""
-    return [(u.code, u.name) for u in s.scalars(visible_org_units(actor).order_by(OrgUnit.path))]
+def region_choices(s: Session, actor: Actor, *, levels: int | None = None) -> list[tuple[str, str]]:
+    """(code, name) of the org units the actor may see, in tree order; with ``levels``, only
+    those at most that many levels below the actor's own unit (a city has thousands of units)."""
+    units = visible_org_units(actor).with_only_columns(OrgUnit.code, OrgUnit.name).order_by(OrgUnit.path)
+    if levels is not None:
+        # The depth of a materialised path "/1/2/65/" is its number of slashes.
+        slashes = func.length(OrgUnit.path) - func.length(func.replace(OrgUnit.path, "/", ""))
+        units = units.where(slashes <= (actor.org_path or "/").count("/") + levels)
+    return [(code, name) for code, name in s.execute(units)]
 
 
 def user_choices(s: Session, actor: Actor, role: str) -> list[tuple[str, str]]:
@@ -225,7 +231,9 @@ def _filter_options(ctx: RequestContext) -> dict[str, Any]:
     with unit_of_work(ctx.db, write=False) as uow:
         s = uow.session
         sectors = sector_choices(s)
-        regions = region_choices(s, ctx.actor)
+        # Two levels down: a city's districts and streets, a street's villages (a street's
+        # filter includes its villages' cases). Thousands of options would make every page slow.
+        regions = region_choices(s, ctx.actor, levels=2)
         instructors = user_choices(s, ctx.actor, "instructor") if ctx.has("federation_admin") else []
     return {
         "stages": [(s.name, s.label) for s in d.states],
