@@ -297,12 +297,16 @@ def write_cases(path: Path, db: Database, ids: list[int], tokens: dict[int, str]
 
 
 def rounds_and_events(db: Database, ids: list[int]) -> tuple[int, int, int]:
-    """(record_round events, negotiation rounds, sum of versions) of these cases."""
+    """(record_round events, negotiation rounds, sum of versions) of these cases, in one statement:
+    one snapshot (under READ COMMITTED three statements would each see requests committed since)."""
+    events = select(func.count()).where(Event.case_id.in_(ids), Event.trigger == "record_round")
+    rounds = select(func.count()).where(NegotiationRound.case_id.in_(ids))
+    versions = select(func.sum(Case.version)).where(Case.id.in_(ids))
     with db.session(write=False) as s:
-        events = s.scalar(select(func.count()).where(Event.case_id.in_(ids), Event.trigger == "record_round"))
-        rounds = s.scalar(select(func.count()).where(NegotiationRound.case_id.in_(ids)))
-        versions = s.scalar(select(func.sum(Case.version)).where(Case.id.in_(ids)))
-    return int(events or 0), int(rounds or 0), int(versions or 0)
+        row = s.execute(
+            select(events.scalar_subquery(), rounds.scalar_subquery(), versions.scalar_subquery())
+        ).one()
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
 
 # ---- wrk -----------------------------------------------------------------------------------------
