@@ -50,6 +50,7 @@ class BulkReport:
     workers: int = 1
     bytes_written: int = 0
     notes: list[str] = field(default_factory=list)
+    seconds_jobs: float = 0.0  # wall time spent rendering and signing, summed over the jobs
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -155,6 +156,7 @@ def render_all(
                     else f"{type(result).__name__}: {result}"
                 )
             else:
+                report.seconds_jobs += result.seconds_render + result.seconds_sign
                 try:
                     report.bytes_written += _record(db, actor, item, result, signer, now)
                     error = None
