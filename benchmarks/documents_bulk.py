@@ -340,9 +340,10 @@ def main() -> None:
           f" ({cpu_pool / n:.2f} s CPU/doc); goal ≤ {goal:.0f} s wall: {'met' if seconds_pool <= goal else 'NOT met'}")  # fmt: skip
     print(f"    CPU: this process (plan, certificates, record) {parent_pool:.1f} s, workers {workers_pool:.1f} s;"
           f" cores busy {100 * cpu_pool / (seconds_pool * cores):.0f} % of {seconds_pool:.1f} s × {cores}")  # fmt: skip
-    busy = report.seconds_jobs / (seconds_pool * cores)
-    print(f"    workers ran jobs {100 * busy:.0f} % of that time ({report.seconds_jobs:.1f} s), on a core"
-          f" {100 * workers_pool / report.seconds_jobs:.0f} % of it (the rest: waiting for a core other processes held)")  # fmt: skip
+    jobs = getattr(report, "seconds_jobs", 0.0)  # (not reported before commit 3517492)
+    if jobs:
+        print(f"    workers ran jobs {100 * jobs / (seconds_pool * cores):.0f} % of that time ({jobs:.1f} s), on a core"
+              f" {100 * workers_pool / jobs:.0f} % of it (the rest: waiting for a core other processes held)")  # fmt: skip
     cold = seconds_pool + seconds_warm
     print(
         f"    cold (warm-up + run): {cold:6.1f} s wall; goal ≤ {goal:.0f} s: {'met' if cold <= goal else 'NOT met'}"
