@@ -234,14 +234,18 @@ def test_recorded_rendering_reproduces_byte_for_byte(library: Library) -> None:
     assert same and pdf.startswith(b"%PDF-")
 
 
-def test_reused_font_configuration_changes_no_byte(library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reused_font_configuration_and_stylesheet_change_no_byte(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Rendering reuses one WeasyPrint font configuration per thread (warm Pango and HarfBuzz
-    caches); a document rendered with it is byte for byte the one a fresh configuration gives."""
+    caches) and our parsed style.css; a document rendered with them is byte for byte the one
+    WeasyPrint's defaults give (a fresh configuration, the stylesheet parsed again)."""
     import threading
 
+    import weasyprint.css
     from weasyprint.text.fonts import FontConfiguration
 
-    from services.documents import pdf, rendering
+    from services.documents import pdf, rendering, templating
 
     jobs = []
     with unit_of_work(library.db, write=False) as uow:
@@ -260,10 +264,32 @@ def test_reused_font_configuration_changes_no_byte(library: Library, monkeypatch
     thread.start()
     thread.join()
     assert other[0] is not pdf.font_config()  # one per thread
+    fetcher = pdf.fetcher_for(templating.templates_dir())
+    url = (templating.templates_dir() / "style.css").resolve().as_uri()
+    sheet = weasyprint.css.CSS(url=url, url_fetcher=fetcher, media_type="print", _check_mime_type=True)
+    assert (
+        weasyprint.css.CSS(url=url, url_fetcher=fetcher, media_type="print", _check_mime_type=True) is sheet
+    )
+    assert weasyprint.css.CSS(url=url, media_type="print") is not sheet  # another fetcher: parsed as ever
     warm = [rendering.run(job).pdf for job in jobs]
     monkeypatch.setattr(pdf, "font_config", FontConfiguration)  # a fresh one per document
+    monkeypatch.setattr(weasyprint.css, "CSS", weasyprint.CSS)  # WeasyPrint's own stylesheet class
     fresh = [rendering.run(job).pdf for job in jobs]
     assert warm == fresh
+
+
+def test_stylesheets_that_register_state_are_parsed_every_time() -> None:
+    from services.documents import pdf
+
+    assert not pdf._registers_state(b"@page { size: A4; @top-left { content: 'x' } } p { color: red }")
+    for rule in (
+        b"@font-face { font-family: x; src: local(x) }",
+        b"@counter-style x { system: cyclic; symbols: a }",
+        b"@import 'other.css';",
+        b"@layer base { p { color: red } }",
+        b"@media print { p { color: red } }",
+    ):
+        assert pdf._registers_state(rule + b" p { color: blue }"), rule
 
 
 def test_other_federation_cannot_render(library: Library) -> None:
