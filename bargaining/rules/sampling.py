@@ -35,7 +35,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from operator import attrgetter, methodcaller
+from itertools import repeat
+from operator import attrgetter, floordiv, lshift, methodcaller
 from typing import Any, Literal, get_args
 
 from bargaining.errors import ValidationError
@@ -454,6 +455,7 @@ def _digests(prefix: bytes, unit_ids: list[str]) -> list[bytes]:
 
 _DIGEST = methodcaller("digest")
 _UNIT_ID = attrgetter("unit_id")
+_WEIGHT = attrgetter("weight")
 
 
 def draw(
@@ -465,11 +467,13 @@ def draw(
     groups = _group(units)
     population = {h: len(members) for h, members in groups.items()}
     weight_totals = population
+    weights_of: dict[str, list[int]] = {}
     if rule.weighted:
-        weight_totals = {h: sum(u.weight for u in members) for h, members in groups.items()}
-        for h, members in groups.items():
-            if any(u.weight < 1 for u in members):
+        weights_of = {h: list(map(_WEIGHT, members)) for h, members in groups.items()}
+        for h, weights in weights_of.items():
+            if min(weights) < 1:
                 raise SamplingError(f"层“{describe_stratum(h)}”中有企业的风险权重不是正整数")
+        weight_totals = {h: sum(weights) for h, weights in weights_of.items()}
     allocation = allocate(population, rule, weight_totals)
     quota = allocation.quota()
     prefix = f"{seed},".encode()
@@ -482,10 +486,10 @@ def draw(
         ids = list(map(_UNIT_ID, members))
         digests = _digests(prefix, ids)
         if rule.weighted:
-            weights = [u.weight for u in members]
-            ranks = [
-                (int.from_bytes(d, "big") << WEIGHT_SHIFT) // w for d, w in zip(digests, weights, strict=True)
-            ]
+            weights = weights_of[h]
+            # (key << WEIGHT_SHIFT) // weight, as weighted_rank computes it, iterated in C.
+            keys = map(int.from_bytes, digests, repeat("big"))
+            ranks = list(map(floordiv, map(lshift, keys, repeat(WEIGHT_SHIFT)), weights))
             best = heapq.nsmallest(k, zip(ranks, ids, digests, weights, strict=True))
             total_weight = weight_totals[h]
             for rank, (_, unit_id, digest, weight) in enumerate(best, 1):
