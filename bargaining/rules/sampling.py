@@ -488,7 +488,8 @@ def draw(
         if rule.weighted:
             weights = weights_of[h]
             # (key << WEIGHT_SHIFT) // weight, as weighted_rank computes it, iterated in C.
-            keys = map(int.from_bytes, digests, repeat("big"))
+            big: Literal["big"] = "big"
+            keys = map(int.from_bytes, digests, repeat(big))
             ranks = list(map(floordiv, map(lshift, keys, repeat(WEIGHT_SHIFT)), weights))
             best = heapq.nsmallest(k, zip(ranks, ids, digests, weights, strict=True))
             total_weight = weight_totals[h]
