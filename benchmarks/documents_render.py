@@ -82,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=12)
     parser.add_argument("--rows", type=int, default=30)
+    parser.add_argument("--keep", action="store_true", help="keep the throw-away directory")
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="bench-render-"))
     url = environment(directory)
@@ -171,6 +172,12 @@ def main() -> None:
         )
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     db.dispose()
+    if args.keep:
+        print(f"kept: {directory}")
+    else:
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":
