@@ -41,19 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CHINA = ZoneInfo("Asia/Shanghai")
-TEA_PERIODS = [
-    ("P01", "明前一期", "03-10", "03-16"),
-    ("P02", "明前二期", "03-17", "03-23"),
-    ("P03", "明前三期", "03-24", "03-30"),
-    ("P04", "明前四期", "03-31", "04-04"),
-    ("P05", "清明至谷雨一期", "04-05", "04-11"),
-    ("P06", "清明至谷雨二期", "04-12", "04-19"),
-    ("P07", "雨后一期", "04-20", "04-30"),
-    ("P08", "雨后二期", "05-01", "05-15"),
-    ("P09", "夏茶一期", "05-16", "05-31"),
-    ("P10", "夏茶二期", "06-01", "06-30"),
-    ("P11", "秋茶", "07-01", "10-31"),
-]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = "芳强敏军丽磊静洋勇艳杰娟涛明超霞平刚桂英"
 
@@ -64,11 +51,9 @@ def at(day: date, hour: int = 10) -> datetime:
 
 def rate_table(rows: int, year: int = 2026) -> dict[str, Any]:
     """The tea sector's 11 periods × ``rows`` grades/varieties, all above the Jiangsu floor."""
-    grades = [
-        ("BUD", "单芽（芽头）", "3.5", 42, 36),
-        ("1B1L", "一芽一叶", "6", 25, 21),
-        ("1B2L", "一芽二叶", "10", 15, 13),
-    ]
+    from services.demo import TEA_GRADES, TEA_PERIODS
+
+    grades = list(TEA_GRADES)
     for n in range(len(grades) + 1, rows + 1):
         grades.append((f"V{n:02d}", f"品种{n:02d}一芽一叶", "6", 30 + n % 7, 22 + n % 5))
     grades = grades[:rows]

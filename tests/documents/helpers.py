@@ -15,6 +15,7 @@ from sqlalchemy import update
 from bargaining.db import Database
 from bargaining.models import Enterprise, OrgUnit
 from services import cases as uc
+from services.demo import TEA_GRADES, TEA_PERIODS
 from services.uow import unit_of_work
 from tests.support import World, at, build_world, fire
 
@@ -36,24 +37,6 @@ TERMS: dict[str, Any] = {
     ],
 }
 
-TEA_PERIODS = [
-    ("P01", "明前一期", "03-10", "03-16"),
-    ("P02", "明前二期", "03-17", "03-23"),
-    ("P03", "明前三期", "03-24", "03-30"),
-    ("P04", "明前四期", "03-31", "04-04"),
-    ("P05", "清明至谷雨一期", "04-05", "04-11"),
-    ("P06", "清明至谷雨二期", "04-12", "04-19"),
-    ("P07", "雨后一期", "04-20", "04-30"),
-    ("P08", "雨后二期", "05-01", "05-15"),
-    ("P09", "夏茶一期", "05-16", "05-31"),
-    ("P10", "夏茶二期", "06-01", "06-30"),
-    ("P11", "秋茶", "07-01", "10-31"),
-]
-TEA_GRADES = [
-    ("BUD", "单芽（芽头）", "3.5", 42, 36),
-    ("1B1L", "一芽一叶", "6", 25, 21),
-    ("1B2L", "一芽二叶", "10", 15, 13),
-]
 
 
 def rate_table(
