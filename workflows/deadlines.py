@@ -137,13 +137,6 @@ def open_deadline(ctx: FireContext, opens: Opens) -> Deadline | None:
     return deadline
 
 
-def open_deadlines_of(session: Session, case_id: int, kinds: tuple[str, ...] | None) -> list[Deadline]:
-    query = select(Deadline).where(Deadline.case_id == case_id, Deadline.closed_at.is_(None))
-    if kinds is not None and "*" not in kinds:
-        query = query.where(Deadline.kind.in_(kinds))
-    return list(session.scalars(query))
-
-
 def _of_kinds(ctx: FireContext, kinds: tuple[str, ...]) -> list[Deadline]:
     """The case's open deadlines of ``kinds`` ("*": all), from the firing's one query."""
     if not kinds:
@@ -230,13 +223,20 @@ def sync_next_due(ctx: FireContext) -> None:
     if inspect(case).modified:
         case.next_due = next_due
         return
-    ctx.session.execute(
+    _write_next_due(ctx.session, case.id, next_due)
+
+
+def _write_next_due(session: Session, case_id: int, next_due: date | None) -> None:
+    """UPDATE ``next_due`` alone (the optimistic-lock version stays) and tell the loaded case."""
+    session.execute(
         update(Case)
-        .where(Case.id == case.id)
+        .where(Case.id == case_id)
         .values(next_due=next_due)
         .execution_options(synchronize_session=False)
     )
-    set_committed_value(case, "next_due", next_due)
+    case = session.get(Case, case_id)
+    if case is not None:
+        set_committed_value(case, "next_due", next_due)
 
 
 def recompute(deadline: Deadline, calendar: HolidayCalendar, now: datetime) -> None:
@@ -254,15 +254,7 @@ def refresh_next_due(session: Session, case_id: int) -> date | None:
             Deadline.case_id == case_id, Deadline.closed_at.is_(None), Deadline.paused_at.is_(None)
         )
     )
-    session.execute(
-        update(Case)
-        .where(Case.id == case_id)
-        .values(next_due=next_due)
-        .execution_options(synchronize_session=False)
-    )
-    case = session.get(Case, case_id)
-    if case is not None:
-        set_committed_value(case, "next_due", next_due)
+    _write_next_due(session, case_id, next_due)
     return next_due
 
 
