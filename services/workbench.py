@@ -19,12 +19,12 @@ from workflows.engine import record
 from workflows.registry import definition
 
 from . import runtime
-from .case_list import page_of, search_condition
+from .case_list import ORDERS, page_of, search_condition
 from .cases import case_summary, require_role
 from .repository import get_case, visible_cases, visible_org_units
 from .uow import unit_of_work
 
-SORTS = ("next_due", "-next_due", "number", "-number", "updated")
+SORTS = tuple(order for order in ORDERS if order != "id")  # what a person may sort the inbox by
 PAGE_SIZES = (20, 50, 100)
 
 
