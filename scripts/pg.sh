@@ -16,6 +16,8 @@
 #   BARGAINING_TEST_POSTGRES_ADMIN_URL  the same (bargaining_owner owns the database and its public schema)
 #   BARGAINING_TEST_POSTGRES_APP_ROLE   bargaining_app (LOGIN, no table privileges; bargaining_owner is a
 #                                       member, so the owner may SET ROLE bargaining_app)
+#                                       bargaining_owner is also in pg_signal_backend: DROP DATABASE …
+#                                       WITH (FORCE) must end autovacuum workers (they run as no role)
 #   BARGAINING_TEST_POSTGRES_APP_URL    postgresql+psycopg://bargaining_app:PW@127.0.0.1:PORT/bargaining_test
 # Environment: PG_BIN (default /usr/lib/postgresql/15/bin).
 
@@ -114,6 +116,7 @@ CONF
 CREATE ROLE $PG_OWNER LOGIN CREATEDB PASSWORD '$owner_pw';
 CREATE ROLE $PG_APP LOGIN PASSWORD '$app_pw';
 GRANT $PG_APP TO $PG_OWNER;
+GRANT pg_signal_backend TO $PG_OWNER;
 CREATE DATABASE $PG_DB OWNER $PG_OWNER;
 REVOKE ALL ON DATABASE $PG_DB FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE $PG_DB TO $PG_APP;
