@@ -37,9 +37,9 @@ from sqlalchemy import bindparam, func, select, text
 
 from bargaining.db import Database
 from bargaining.models import Deadline
+from services import deadlines as deadlines_service
 from services.deadlines import SweepReport, sweep
 from services.synthetic import generate
-from workflows import engine
 
 from ._support import NOW, PG_URL, Copies, backends, machine, postgres_version, pristine, summary
 
@@ -111,8 +111,9 @@ def set_based_sql(db: Database) -> float:
 def timed_sweep(
     db: Database, batch_size: int, profile: bool
 ) -> tuple[float, SweepReport, float, pstats.Stats | None]:
-    """The sweep's wall time, its report, and the time spent inside engine.fire."""
-    real_fire = engine.fire
+    """The sweep's wall time, its report, and the time spent firing system transitions (the
+    engine's work and its flushes: ``services.deadlines._fire_by_system``)."""
+    real_fire = deadlines_service._fire_by_system
     in_engine = [0.0]
     cpu = time.process_time()
 
@@ -123,7 +124,7 @@ def timed_sweep(
         finally:
             in_engine[0] += time.perf_counter() - t
 
-    engine.fire = counted_fire
+    deadlines_service._fire_by_system = counted_fire  # type: ignore[assignment]
     profiler = cProfile.Profile() if profile else None
     try:
         started = time.perf_counter()
@@ -134,7 +135,7 @@ def timed_sweep(
             profiler.disable()
         elapsed = time.perf_counter() - started
     finally:
-        engine.fire = real_fire
+        deadlines_service._fire_by_system = real_fire  # type: ignore[assignment]
     CPU_SECONDS.append(time.process_time() - cpu)
     LOAD.append(os.getloadavg()[0])
     return elapsed, report, in_engine[0], pstats.Stats(profiler) if profiler else None
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             f"   -> goal <= 2 s {'MET' if best <= 2 else 'MISSED'}"
         )
         print(
-            f"    inside engine.fire ({report.fired:,} system transitions): {summary(engine_times)} s"
+            f"    firing {report.fired:,} system transitions (engine and flushes): {summary(engine_times)} s"
             f" = {1000 * min(engine_times) / max(1, report.fired):.2f} ms each"
         )
         print(

@@ -10,7 +10,7 @@ web request takes them, so the two never deadlock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
@@ -25,7 +25,7 @@ from bargaining.errors import DomainError
 from bargaining.models import Case, Deadline, Event
 from bargaining.rules.jurisdictions import get_rule_set
 from bargaining.rules.periods import legal_date
-from workflows import engine
+from workflows import context, engine
 from workflows.deadlines import DEADLINE_LABELS, _rule_for, compute_due, describe_period
 
 from . import runtime
@@ -149,51 +149,94 @@ def _sweep_batch(s: Session, now: datetime, batch_size: int, report: SweepReport
             select(Deadline).where(Deadline.id.in_(fired_by_system)).order_by(Deadline.fire_at, Deadline.id)
         )
     )
-    orm_cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_({d.case_id for d in deadlines})))}
+    _mark_fired(s, _fire_by_system(s, deadlines, now, report, keep), now)
+    return len(candidates)
+
+
+FIRE_CHUNK = 200  # system transitions written in one savepoint and one flush
+
+
+def _fire_by_system(
+    s: Session, deadlines: list[Deadline], now: datetime, report: SweepReport, keep: bool
+) -> list[tuple[int, int]]:
+    """Fire the transitions these deadlines name, through the engine; (deadline, event) of each.
+
+    In chunks: one savepoint and one flush for ``FIRE_CHUNK`` transitions, with what the engine
+    would read about each case loaded for all of them at once. If the engine refuses one, the
+    chunk is undone and fired again one by one, each in its own savepoint, so the refused one is
+    recorded as a failure and the others happen exactly as they would have alone.
+    """
+    cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_({d.case_id for d in deadlines})))}
     calendar = runtime.calendar(s)
-    fired: list[tuple[int, int]] = []  # (deadline, event): marked in one statement at the end
-    for deadline in deadlines:
-        case = orm_cases[deadline.case_id]
+    # Current for a case's first firing only: an action may change what the next one would read.
+    preloaded = context.preload(s, cases)
+    fired: list[tuple[int, int]] = []
+
+    def fire(deadline: Deadline, *, together: bool) -> Any:
+        return engine.fire(
+            s,
+            cases[deadline.case_id],
+            deadline.on_expiry,
+            SYSTEM,
+            calendar=calendar,
+            now=now,
+            reason=f"{DEADLINE_LABELS.get(deadline.kind, deadline.kind)}期限届满",
+            # The legal effect happens the day after the last day, however late the sweep.
+            legal_today=legal_date(deadline.fire_at),
+            preloaded=preloaded.pop(deadline.case_id, None) if together else None,
+            flush=not together,
+        )
+
+    def done(deadline: Deadline, event_id: int, failure: str | None = None) -> None:
+        fired.append((deadline.id, event_id))
+        detail: dict[str, Any] = {"case": cases[deadline.case_id].number, "kind": deadline.kind}
+        if failure is None:
+            report.fired += 1
+            detail["action"] = deadline.on_expiry
+        else:
+            report.failed += 1
+            detail.update(action="failed", reason=failure)
+        if keep:
+            report.details.append(detail)
+
+    for start in range(0, len(deadlines), FIRE_CHUNK):
+        chunk = deadlines[start : start + FIRE_CHUNK]
         try:
             with s.begin_nested():
-                result = engine.fire(
-                    s,
-                    case,
-                    deadline.on_expiry,
-                    SYSTEM,
-                    calendar=calendar,
-                    now=now,
-                    reason=f"{DEADLINE_LABELS.get(deadline.kind, deadline.kind)}期限届满",
-                    # The legal effect happens the day after the last day, however late the sweep.
-                    legal_today=legal_date(deadline.fire_at),
-                )
-            fired.append((deadline.id, result.event.id))
-            report.fired += 1
-            if keep:
-                report.details.append(
-                    {"case": case.number, "kind": deadline.kind, "action": deadline.on_expiry}
-                )
-        except DomainError as exc:
-            s.expire(case)
-            event = engine.record(
-                s,
-                case,
-                "deadline_fire_failed",
-                SYSTEM,
-                now=now,
-                role="system",
-                reason=exc.message,
-                payload={"deadline_id": deadline.id, "kind": deadline.kind},
-            )
-            fired.append((deadline.id, event.id))
-            report.failed += 1
-            if keep:
-                report.details.append(
-                    {"case": case.number, "kind": deadline.kind, "action": "failed", "reason": exc.message}
-                )
-    s.flush()
-    _mark_fired(s, fired, now)
-    return len(candidates)
+                results = [fire(deadline, together=True) for deadline in chunk]
+        except DomainError:
+            preloaded.clear()  # read before the undone changes: no longer to be trusted
+            for deadline in chunk:
+                done(deadline, *_fire_alone(s, deadline, cases[deadline.case_id], fire, now))
+            continue
+        for deadline, result in zip(chunk, results, strict=True):
+            done(deadline, result.event.id)
+    return fired
+
+
+def _fire_alone(
+    s: Session, deadline: Deadline, case: Case, fire: Callable[..., Any], now: datetime
+) -> tuple[int, str | None]:
+    """One system transition in its own savepoint: (its event, None), or if the engine refuses it
+    (the event recording the refusal on the case, why)."""
+    try:
+        with s.begin_nested():
+            result = fire(deadline, together=False)
+        return result.event.id, None
+    except DomainError as exc:
+        s.expire(case)
+        event = engine.record(
+            s,
+            case,
+            "deadline_fire_failed",
+            SYSTEM,
+            now=now,
+            role="system",
+            reason=exc.message,
+            payload={"deadline_id": deadline.id, "kind": deadline.kind},
+        )
+        s.flush()
+        return event.id, exc.message
 
 
 def _mark_fired(s: Session, fired: list[tuple[int, int]], now: datetime) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -64,12 +65,8 @@ def start_case(
     session.flush()
     # The number needs the id; set it without bumping the optimistic-lock version.
     number = f"{legal_date(now).year}-{KIND_LETTERS[kind]}{case.id:07d}"
-    session.execute(
-        update(Case)
-        .where(Case.id == case.id)
-        .values(number=number)
-        .execution_options(synchronize_session=False)
-    )
+    # On the table: the ORM's bulk UPDATE would autoflush again, with nothing left to flush.
+    session.execute(update(cast(Table, Case.__table__)).where(Case.id == case.id).values(number=number))
     set_committed_value(case, "number", number)
     write_event(
         session,

@@ -8,9 +8,9 @@ and suspensions (中止: the start moves forward by the days the clock stood sti
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import Table, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .context import FireContext
     from .spec import Opens
 
+_CASES = cast(Table, Case.__table__)
 # Kinds that are not a period counted forward from an event.
 EXPIRY = "expiry"  # the agreement's term ends (fires the day after term_end)
 WINDOW_KINDS = frozenset({"renewal"})
@@ -228,12 +229,9 @@ def sync_next_due(ctx: FireContext) -> None:
 
 def _write_next_due(session: Session, case_id: int, next_due: date | None) -> None:
     """UPDATE ``next_due`` alone (the optimistic-lock version stays) and tell the loaded case."""
-    session.execute(
-        update(Case)
-        .where(Case.id == case_id)
-        .values(next_due=next_due)
-        .execution_options(synchronize_session=False)
-    )
+    # A Core statement on the table: the ORM's bulk UPDATE would autoflush first, and nothing
+    # pending bears on this one column.
+    session.execute(update(_CASES).where(_CASES.c.id == case_id).values(next_due=next_due))
     case = session.get(Case, case_id)
     if case is not None:
         set_committed_value(case, "next_due", next_due)

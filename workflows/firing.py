@@ -218,9 +218,15 @@ class Engine(ABC, Generic[S, E, C]):
         request_id: str | None = None,
         expected_version: int | None = None,
         legal_today: date | None = None,
+        preloaded: dict[str, Any] | None = None,
+        flush: bool = True,
     ) -> FireResult[S, E]:
         """Fire ``trigger``. ``legal_today`` overrides the legal date the action takes effect on (the
-        sweep passes the day a deadline fell due, so a late sweep records the lawful date, not its own)."""
+        sweep passes the day a deadline fell due, so a late sweep records the lawful date, not its own).
+
+        For firing many actions in one go: ``preloaded`` is what the context would otherwise read
+        about the subject (``workflows.context.preload``), and ``flush=False`` leaves the writes
+        pending for the caller's one flush (the event has no id until then)."""
         subject = cast(Subject, case)
         machine_def = self.compiled(subject.definition_name, subject.definition_version)
         definition = machine_def.definition
@@ -242,6 +248,8 @@ class Engine(ABC, Generic[S, E, C]):
         )
         if legal_today is not None:
             ctx.today = legal_today
+        if preloaded:
+            ctx._cache.update(preloaded)
         if subject.state not in action.sources:
             reasons = refusal_reasons(ctx)
             raise TransitionRefused(reasons[0], details={"reasons": reasons})
@@ -288,7 +296,8 @@ class Engine(ABC, Generic[S, E, C]):
             data = {"case_number": subject.number, "values": to_json(ctx.values), "reason": reason, **payload}
             self.add_document(ctx, kind, definition.documents.get(kind, kind), data)
         self.after_event(ctx)
-        session.flush()
+        if flush:
+            session.flush()
         return FireResult(case, event, from_state, subject.state, ctx.computed)
 
     def record(

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from bargaining.db import Database, open_database
 from bargaining.errors import TransitionRefused
-from bargaining.models import Agreement, Deadline, Event
+from bargaining.models import Agreement, Case, Deadline, Event
 from services import cases as uc
 from services.deadlines import SweepReport, sweep
 from services.scheduler import Leadership, tick
@@ -62,6 +62,11 @@ def _deadlines(db: Database, kinds: tuple[str, ...]) -> list[Deadline]:
         return list(
             uow.session.scalars(select(Deadline).where(Deadline.kind.in_(kinds)).order_by(Deadline.id))
         )
+
+
+def _number(db: Database, case_id: int) -> str:
+    with unit_of_work(db, write=False) as uow:
+        return uow.session.get_one(Case, case_id).number
 
 
 def _assert_each_fired_once(db: Database, reviewed: list[int], responded: list[int]) -> None:
@@ -182,6 +187,51 @@ def test_sweep_crashing_mid_batch_loses_and_doubles_nothing(
     assert (report.escalated, report.fired, report.failed) == (3, 2, 0)
     _assert_each_fired_once(db, reviewed, responded)
     assert sweep(db, SWEEP_AT + timedelta(hours=2)).total == 0
+
+
+def test_a_refused_system_transition_fails_alone_and_the_rest_of_its_chunk_happens_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep fires system transitions in chunks; one refusal undoes the chunk, which is then
+    fired one by one: the refusal is recorded on its case, the others happen exactly once."""
+    w = build_world(db)
+    reviewed, _ = _due_cases(w, reviews=3, responses=0)
+    refused = reviewed[1]
+    real_fire = engine.fire
+
+    def refuse_one(session: Any, case: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real_fire(session, case, *args, **kwargs)  # its writes are pending: undone below
+        if case.id == refused:
+            raise TransitionRefused("不能视为审查通过：测试拒绝")
+        return result
+
+    monkeypatch.setattr(engine, "fire", refuse_one)
+    report = sweep(db, SWEEP_AT)
+    monkeypatch.undo()
+
+    assert (report.fired, report.failed) == (2, 1)
+    failure = next(d for d in report.details if d["action"] == "failed")
+    assert failure == {
+        "case": _number(db, refused),
+        "kind": "review",
+        "action": "failed",
+        "reason": "不能视为审查通过：测试拒绝",
+    }
+    events = _sweep_events(db)
+    assert Counter(e.case_id for e in events if e.trigger == "deem_approved") == Counter(
+        c for c in reviewed if c != refused
+    )
+    (failed_event,) = [e for e in events if e.trigger == "deadline_fire_failed"]
+    assert failed_event.case_id == refused
+    review = next(d for d in _deadlines(db, ("review",)) if d.case_id == refused)
+    assert review.fired_event_id == failed_event.id  # fired once: not retried by every sweep
+    refused_case = snapshot(db, refused)
+    assert refused_case.state == "under_review" and "deem_approved" not in refused_case.triggers()
+    assert not [d for d in _deadlines(db, ("disclosure",)) if d.case_id == refused]
+    for case_id in reviewed:
+        if case_id != refused:
+            assert snapshot(db, case_id).state == "in_force"
+    assert sweep(db, SWEEP_AT + timedelta(hours=1)).total == 0
 
 
 def test_late_sweep_records_the_same_legal_dates_as_an_on_time_sweep(db: Database) -> None:
