@@ -20,7 +20,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError as SQLDataError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bargaining.config import Settings, check_production_ready, load_settings
 from bargaining.db import Database
@@ -40,15 +42,49 @@ CSP = (
 )
 
 
+def _set_security_headers(headers: MutableHeaders, path: str) -> None:
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if not path.startswith("/static"):
+        headers["Cache-Control"] = "no-store"
+
+
 def _security_headers(request: Request, response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    if not request.url.path.startswith("/static"):
-        response.headers["Cache-Control"] = "no-store"
+    _set_security_headers(response.headers, request.url.path)
     return response
+
+
+class ResponseHeaders:
+    """The request id and the security headers on every response; a 403 or 404 a page shows
+    itself (e.g. inline next to its form) is logged as refused access here.
+
+    Plain ASGI, wrapping ``send``: Starlette's ``@app.middleware("http")`` would run every request
+    in a task of its own with a stream in between, which costs each API call time for nothing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)  # shares the scope's state with the handlers' requests
+        rid = request_id(request)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if message["status"] in (403, 404):
+                    _log_refusal(request, f"HTTP {message['status']}")
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-Id"] = rid
+                _set_security_headers(headers, request.url.path)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _is_api(request: Request) -> bool:
@@ -126,15 +162,7 @@ def create_app(
     app.include_router(document_pages.api_router)
     app.include_router(report_pages.router)
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Any) -> Response:
-        rid = request_id(request)
-        response: Response = await call_next(request)
-        if response.status_code in (403, 404):
-            # a page that shows a refusal itself (e.g. inline next to its form) is logged here
-            _log_refusal(request, f"HTTP {response.status_code}")
-        response.headers["X-Request-Id"] = rid
-        return _security_headers(request, response)
+    app.add_middleware(ResponseHeaders)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:

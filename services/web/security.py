@@ -114,11 +114,15 @@ def open_session(
 
 def session_user(s: Session, settings: Settings, token: str, now: datetime) -> tuple[User, WebSession] | None:
     """The signed-in user of a session cookie, or None when it is unknown, expired, revoked or disabled."""
-    row = s.scalar(select(WebSession).where(WebSession.token_hash == keyed_hash(settings, token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    found = s.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == keyed_hash(settings, token))
+    ).first()
+    if found is None:
         return None
-    user = s.get(User, row.user_id)
-    if user is None or not user.active:
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= now or not user.active:
         return None
     return user, row
 
@@ -157,11 +161,15 @@ def create_api_token(s: Session, settings: Settings, user: User, name: str, now:
 
 
 def token_user(s: Session, settings: Settings, token: str) -> tuple[User, ApiToken] | None:
-    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == keyed_hash(settings, token)))
-    if row is None or row.revoked_at is not None:
+    found = s.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == keyed_hash(settings, token))
+    ).first()
+    if found is None:
         return None
-    user = s.get(User, row.user_id)
-    if user is None or not user.active:
+    row, user = found
+    if row.revoked_at is not None or not user.active:
         return None
     return user, row
 
