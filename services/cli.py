@@ -111,6 +111,8 @@ def serve(
 
     from bargaining.config import check_production_ready, load_settings
 
+    from .web import server as server_protocol
+
     check_production_ready(load_settings())
     from .documents import check_runtime
 
@@ -126,6 +128,7 @@ def serve(
         proxy_headers=proxy_headers,
         forwarded_allow_ips="*" if proxy_headers else None,
         log_level="info",
+        http=server_protocol.PROTOCOL,  # TCP_NODELAY on every connection, whatever the worker count
     )
 
 
