@@ -62,9 +62,18 @@ class Database:
     def is_postgres(self) -> bool:
         return self.write_engine.dialect.name == "postgresql"
 
+    def __post_init__(self) -> None:
+        # One factory per engine, made once: each sessionmaker() defines a Session subclass, and
+        # setting up its event dispatch cost every request ~0.3 ms.
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read_sessions = (
+            self._write_sessions
+            if self.read_engine is self.write_engine
+            else sessionmaker(self.read_engine, expire_on_commit=False)
+        )
+
     def session(self, *, write: bool = True) -> Session:
-        engine = self.write_engine if write else self.read_engine
-        return sessionmaker(engine, expire_on_commit=False)()
+        return (self._write_sessions if write else self._read_sessions)()
 
     def dispose(self) -> None:
         self.write_engine.dispose()
