@@ -409,7 +409,9 @@ async def profile(db: Database, people: dict[str, Who], chosen: list[Scenario], 
                     await client.get(s.path, headers=headers)
                 profiler.disable()
                 print(f"\n  --profile {s.name}: {requests} requests, cumulative")
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+                stats = pstats.Stats(profiler).sort_stats("cumulative")
+                stats.print_stats(30)
+                stats.print_stats(r"/(services|workflows|bargaining)/", 30)  # the product's own code
     finally:
         for m, original in zip(modules, saved, strict=True):
             setattr(m, "run_in_threadpool", original)  # noqa: B010

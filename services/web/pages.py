@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -226,15 +227,41 @@ def user_choices(s: Session, actor: Actor, role: str) -> list[tuple[str, str]]:
     ]
 
 
-def _filter_options(ctx: RequestContext) -> dict[str, Any]:
-    d = definition("enterprise", 1)
+# The sectors, regions and instructors of a scope, kept for CHOICES_SECONDS: reading them was a
+# third of a city admin's inbox page (564 regions, 1,500 instructors) on every request. A new
+# street or instructor appears in the forms within that time; reassignment re-checks the chosen
+# instructor (active, responsible for the region) whatever the form offered.
+CHOICES_SECONDS = 30.0
+_CHOICES_KEPT = 512  # scopes per process, the oldest dropped first
+_choices: dict[tuple[str, str, bool], tuple[float, tuple[Any, ...]]] = {}
+
+
+def _scope_choices(ctx: RequestContext) -> tuple[Any, ...]:
+    admin = ctx.has("federation_admin")
+    key = (ctx.db.url, ctx.actor.org_path or "/", admin)
+    now = time.monotonic()
+    kept = _choices.get(key)
+    if kept is not None and now - kept[0] < CHOICES_SECONDS:
+        return kept[1]
     with unit_of_work(ctx.db, write=False) as uow:
         s = uow.session
-        sectors = sector_choices(s)
-        # Two levels down: a city's districts and streets, a street's villages (a street's
-        # filter includes its villages' cases). Thousands of options would make every page slow.
-        regions = region_choices(s, ctx.actor, levels=2)
-        instructors = user_choices(s, ctx.actor, "instructor") if ctx.has("federation_admin") else []
+        choices = (
+            sector_choices(s),
+            # Two levels down: a city's districts and streets, a street's villages (a street's
+            # filter includes its villages' cases). Thousands of options would make every page slow.
+            region_choices(s, ctx.actor, levels=2),
+            user_choices(s, ctx.actor, "instructor") if admin else [],
+        )
+    _choices.pop(key, None)
+    _choices[key] = (now, choices)
+    while len(_choices) > _CHOICES_KEPT:
+        del _choices[next(iter(_choices))]
+    return choices
+
+
+def _filter_options(ctx: RequestContext) -> dict[str, Any]:
+    d = definition("enterprise", 1)
+    sectors, regions, instructors = _scope_choices(ctx)
     return {
         "stages": [(s.name, s.label) for s in d.states],
         "kinds": [

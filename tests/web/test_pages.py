@@ -7,6 +7,13 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from bargaining.models import OrgUnit, User
+from services.identity import add_user
+from services.uow import unit_of_work
+from services.web import pages
+
 from .harness import WebWorld
 
 HREF = re.compile(r'href="([^"]+)"')
@@ -128,3 +135,35 @@ def test_the_case_page_renders_at_every_stage_for_every_role(sqlite_web: WebWorl
     fire(world, side, "terminate", day, reason="企业关停")
     show(side)
     assert {"in_force", "suspended", "dispute", "terminated", "under_review", "signed"} <= seen
+
+
+def test_the_inbox_form_keeps_its_choices_briefly_and_reassignment_rechecks_them(
+    sqlite_web: WebWorld, monkeypatch: Any
+) -> None:
+    """A scope's regions and instructors are kept ``CHOICES_SECONDS`` (they were a third of a city
+    admin's inbox page); a new instructor shows once they expire, and an instructor the kept form
+    still offers after being deactivated is refused when chosen."""
+    web = sqlite_web
+    client, csrf = web.signed_in("admin")
+    assert "新来的指导员" not in client.get("/inbox?mine=0").text
+    with unit_of_work(web.db) as uow:
+        street = uow.session.scalar(select(OrgUnit).where(OrgUnit.code == "street"))
+        add_user(
+            uow.session, username="newbie", display_name="新来的指导员", org_unit=street, roles=["instructor"]
+        )
+    assert "新来的指导员" not in client.get("/inbox?mine=0").text  # the kept choices
+
+    monkeypatch.setattr(pages, "CHOICES_SECONDS", 0.0)  # what the passing of that time does
+    form = client.get("/inbox?mine=0").text
+    assert "新来的指导员" in form
+    monkeypatch.undo()
+
+    with unit_of_work(web.db) as uow:
+        newbie = uow.session.scalar(select(User).where(User.username == "newbie"))
+        newbie.active = False
+    assert "新来的指导员" in client.get("/inbox?mine=0").text  # still offered while kept …
+    refused = client.post(
+        "/inbox/reassign", data={"csrf_token": csrf, "case": str(web.case_id), "instructor": "newbie"}
+    )
+    assert refused.status_code == 422
+    assert "newbie 不是在岗的工资集体协商指导员" in html.unescape(refused.text)  # … and refused
