@@ -224,19 +224,27 @@ def _fire_alone(
             result = fire(deadline, together=False)
         return result.event.id, None
     except DomainError as exc:
-        s.expire(case)
-        event = engine.record(
-            s,
-            case,
-            "deadline_fire_failed",
-            SYSTEM,
-            now=now,
-            role="system",
-            reason=exc.message,
-            payload={"deadline_id": deadline.id, "kind": deadline.kind},
-        )
+        event = record_fire_failure(engine.record, s, case, deadline, exc, now)
         s.flush()
         return event.id, exc.message
+
+
+def record_fire_failure(
+    record: Callable[..., Any], s: Session, case: Any, deadline: Any, exc: DomainError, now: datetime
+) -> Any:
+    """The event saying a due deadline could not take effect (the case left as it was), by the
+    subject's own ``record``: the deadline counts as fired by it, so no sweep retries it forever."""
+    s.expire(case)
+    return record(
+        s,
+        case,
+        "deadline_fire_failed",
+        SYSTEM,
+        now=now,
+        role="system",
+        reason=exc.message,
+        payload={"deadline_id": deadline.id, "kind": deadline.kind},
+    )
 
 
 def _mark_fired(s: Session, fired: list[tuple[int, int]], now: datetime) -> None:

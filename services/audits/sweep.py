@@ -38,6 +38,7 @@ from bargaining.rules.periods import legal_date
 from workflows import audit_engine
 
 from .. import runtime
+from ..deadlines import record_fire_failure
 from ..uow import unit_of_work
 from .campaigns import SCHEDULE_LABELS, start_campaign
 
@@ -264,17 +265,7 @@ def _deadline_batch(s: Session, now: datetime, limit: int, report: AuditSweepRep
                 deadline.fired_at = now
                 deadline.fired_event_id = event.id
         except DomainError as exc:
-            s.expire(case)
-            event = audit_engine.record(
-                s,
-                case,
-                "deadline_fire_failed",
-                SYSTEM,
-                now=now,
-                role="system",
-                reason=exc.message,
-                payload={"deadline_id": deadline.id, "kind": deadline.kind},
-            )
+            event = record_fire_failure(audit_engine.record, s, case, deadline, exc, now)
             deadline.fired_at = now
             deadline.fired_event_id = event.id
             report.failed += 1

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from bargaining.config import Settings
 from bargaining.errors import DomainError, ValidationError
 from bargaining.models import ApiToken, LoginAttempt, User, WebSession
+
+Credential = TypeVar("Credential", WebSession, ApiToken)
 
 # argon2id with the library's current parameters; verify_and_update rehashes old hashes on sign-in.
 PASSWORDS = PasswordHash((Argon2Hasher(),))
@@ -114,15 +117,21 @@ def open_session(
 
 def session_user(s: Session, settings: Settings, token: str, now: datetime) -> tuple[User, WebSession] | None:
     """The signed-in user of a session cookie, or None when it is unknown, expired, revoked or disabled."""
+    found = _holder(s, WebSession, keyed_hash(settings, token))
+    if found is None or found[1].expires_at <= now:
+        return None
+    return found
+
+
+def _holder(s: Session, kind: type[Credential], token_hash: str) -> tuple[User, Credential] | None:
+    """A session's or token's row with its user, in one statement; None unless both are live."""
     found = s.execute(
-        select(WebSession, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.token_hash == keyed_hash(settings, token))
+        select(kind, User).join(User, User.id == kind.user_id).where(kind.token_hash == token_hash)
     ).first()
     if found is None:
         return None
     row, user = found
-    if row.revoked_at is not None or row.expires_at <= now or not user.active:
+    if row.revoked_at is not None or not user.active:
         return None
     return user, row
 
@@ -161,17 +170,7 @@ def create_api_token(s: Session, settings: Settings, user: User, name: str, now:
 
 
 def token_user(s: Session, settings: Settings, token: str) -> tuple[User, ApiToken] | None:
-    found = s.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == keyed_hash(settings, token))
-    ).first()
-    if found is None:
-        return None
-    row, user = found
-    if row.revoked_at is not None or not user.active:
-        return None
-    return user, row
+    return _holder(s, ApiToken, keyed_hash(settings, token))
 
 
 def touch_token(s: Session, row: ApiToken, now: datetime) -> None:
