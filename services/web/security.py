@@ -12,7 +12,7 @@ from typing import TypeVar
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bargaining.config import Settings
 from bargaining.errors import DomainError, ValidationError
@@ -125,9 +125,16 @@ def session_user(s: Session, settings: Settings, token: str, now: datetime) -> t
 
 def _holder(s: Session, kind: type[Credential], token_hash: str) -> tuple[User, Credential] | None:
     """A session's or token's row with its user, in one statement; None unless both are live."""
-    found = s.execute(
-        select(kind, User).join(User, User.id == kind.user_id).where(kind.token_hash == token_hash)
-    ).first()
+    found = (
+        s.execute(
+            select(kind, User)
+            .join(User, User.id == kind.user_id)
+            .options(joinedload(User.role_rows))  # the roles in the same statement (half the time)
+            .where(kind.token_hash == token_hash)
+        )
+        .unique()
+        .first()
+    )
     if found is None:
         return None
     row, user = found
