@@ -78,5 +78,6 @@ def start_case(
         to_state=case.state,
         payload={"kind": kind, "round": round, "previous_case_id": previous_case_id, "parent_id": parent_id},
         request_id=request_id,
+        flush=False,  # nothing needs its id before the caller's next flush
     )
     return case
