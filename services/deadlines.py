@@ -82,7 +82,7 @@ def _sweep_batch(s: Session, now: datetime, batch_size: int, report: SweepReport
 
     Escalations are written set-wise with Core statements (one multi-row INSERT … RETURNING for
     their events, one executemany UPDATE each for the deadlines and the cases); the deadlines the
-    system fires go through the engine one by one, each in a savepoint, as a person's action would,
+    system fires go through the engine, as a person's action would, in chunks (``_fire_by_system``),
     and are marked fired together at the end of the batch, still inside its transaction. The rows
     written are the ones the ORM wrote before: the same events, ``fired_at`` and ``fired_event_id``
     on each deadline, and the escalated cases' ``updated_at`` with their optimistic-lock version
