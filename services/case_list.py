@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from bargaining.models import Case, Enterprise
+
+from .cases import case_summary
 
 TOTAL_CAP = 1_000
 WIDE = 1_000
@@ -44,6 +47,24 @@ class Page:
     rows: Sequence[Any]
     total: int  # exact when not capped, else the cap: "more than total"
     capped: bool
+
+    def to_json(self, items: list[dict[str, Any]], *, limit: int, offset: int) -> dict[str, Any]:
+        """The page as the inbox and ``/api/cases`` answer it, with ``items`` made from its rows."""
+        return {
+            "total": self.total,
+            "total_capped": self.capped,
+            "limit": limit,
+            "offset": offset,
+            "items": items,
+        }
+
+
+def listed_case(case: Case, today: date) -> dict[str, Any]:
+    """A case as a list shows it: its summary, its next deadline and the days left to it."""
+    item = case_summary(case)
+    item["next_due"] = case.next_due.isoformat() if case.next_due else None
+    item["days_left"] = (case.next_due - today).days if case.next_due else None
+    return item
 
 
 def page_of(

@@ -32,7 +32,7 @@ from workflows.diagram import mermaid
 from workflows.registry import definition
 
 from . import runtime
-from .case_list import page_of, search_condition
+from .case_list import listed_case, page_of, search_condition
 from .cases import case_summary
 from .repository import get_case, visible_cases
 from .uow import unit_of_work
@@ -68,19 +68,7 @@ def list_cases(
         conditions.append(search_condition(search))
     with unit_of_work(db, write=False) as uow:
         page = page_of(uow.session, visible_cases(actor), conditions, order="id", limit=limit, offset=offset)
-        items = []
-        for (case,) in page.rows:
-            item = case_summary(case)
-            item["next_due"] = case.next_due.isoformat() if case.next_due else None
-            item["days_left"] = (case.next_due - today).days if case.next_due else None
-            items.append(item)
-        return {
-            "total": page.total,
-            "total_capped": page.capped,
-            "limit": limit,
-            "offset": offset,
-            "items": items,
-        }
+        return page.to_json([listed_case(case, today) for (case,) in page.rows], limit=limit, offset=offset)
 
 
 def case_detail(db: Database, actor: Actor, ref: str | int, *, now: datetime | None = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from workflows.engine import record
 from workflows.registry import definition
 
 from . import runtime
-from .case_list import ORDERS, page_of, search_condition
+from .case_list import ORDERS, listed_case, page_of, search_condition
 from .cases import case_summary, require_role
 from .repository import get_case, visible_cases, visible_org_units
 from .uow import unit_of_work
@@ -81,20 +81,12 @@ def inbox(db: Database, actor: Actor, f: InboxFilter, now: datetime | None = Non
         names = _names(s, rows)
         items = []
         for c in rows:
-            item = case_summary(c)
-            item["next_due"] = c.next_due.isoformat() if c.next_due else None
-            item["days_left"] = (c.next_due - today).days if c.next_due else None
+            item = listed_case(c, today)
             item["urgency"] = urgency(item["days_left"])
             item["enterprise"] = names["enterprise"].get(c.enterprise_id)
             item["instructor"] = names["instructor"].get(c.instructor_id)
             items.append(item)
-        return {
-            "total": page.total,
-            "total_capped": page.capped,
-            "limit": limit,
-            "offset": offset,
-            "items": items,
-        }
+        return page.to_json(items, limit=limit, offset=offset)
 
 
 def urgency(days_left: int | None) -> str:
