@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bargaining.actors import Actor
@@ -90,29 +90,36 @@ class FireContext(ActionContext[Case, Event]):
         )
 
     def agreement(self) -> Agreement | None:
-        return self._cached(
-            "agreement",
-            lambda: self.session.scalar(select(Agreement).where(Agreement.case_id == self.case.id)),
-        )
+        return self._cached("agreement", lambda: self.session.scalar(_agreements_of([self.case.id])))
 
     def document_kinds(self) -> set[str]:
         return self._cached(
-            "doc_kinds",
-            lambda: set(self.session.scalars(select(Document.kind).where(Document.case_id == self.case.id))),
+            "doc_kinds", lambda: {kind for _, kind in self.session.execute(_documents_of([self.case.id]))}
         )
 
     def open_deadlines(self) -> list[Deadline]:
         """The case's open deadlines (paused ones too), kept current by workflows.deadlines."""
         return self._cached(
-            "deadlines",
-            lambda: list(
-                self.session.scalars(
-                    select(Deadline)
-                    .where(Deadline.case_id == self.case.id, Deadline.closed_at.is_(None))
-                    .order_by(Deadline.id)
-                )
-            ),
+            "deadlines", lambda: list(self.session.scalars(_open_deadlines_of([self.case.id])))
         )
+
+
+# What a firing reads about its case: for one case, lazily (``FireContext``), or for many at once
+# (``preload``), by the same statements.
+def _agreements_of(case_ids: Collection[int]) -> Select[Agreement]:
+    return select(Agreement).where(Agreement.case_id.in_(case_ids))
+
+
+def _documents_of(case_ids: Collection[int]) -> Select[int, str]:
+    return select(Document.case_id, Document.kind).where(Document.case_id.in_(case_ids))
+
+
+def _open_deadlines_of(case_ids: Collection[int]) -> Select[Deadline]:
+    return (
+        select(Deadline)
+        .where(Deadline.case_id.in_(case_ids), Deadline.closed_at.is_(None))
+        .order_by(Deadline.case_id, Deadline.id)
+    )
 
 
 def preload(session: Session, case_ids: Collection[int]) -> dict[int, dict[str, Any]]:
@@ -128,16 +135,10 @@ def preload(session: Session, case_ids: Collection[int]) -> dict[int, dict[str, 
     }
     if not ids:
         return caches
-    for deadline in session.scalars(
-        select(Deadline)
-        .where(Deadline.case_id.in_(ids), Deadline.closed_at.is_(None))
-        .order_by(Deadline.case_id, Deadline.id)
-    ):
+    for deadline in session.scalars(_open_deadlines_of(ids)):
         caches[deadline.case_id]["deadlines"].append(deadline)
-    for agreement in session.scalars(select(Agreement).where(Agreement.case_id.in_(ids))):
+    for agreement in session.scalars(_agreements_of(ids)):
         caches[agreement.case_id]["agreement"] = agreement
-    for case_id, kind in session.execute(
-        select(Document.case_id, Document.kind).where(Document.case_id.in_(ids))
-    ):
+    for case_id, kind in session.execute(_documents_of(ids)):
         caches[case_id]["doc_kinds"].add(kind)
     return caches
