@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,7 +25,7 @@ T = TypeVar("T")
 
 
 @dataclass(kw_only=True)
-class ActionContext(Generic[S, E]):
+class ActionContext(ABC, Generic[S, E]):
     """What any workflow subject's action sees; ``workflows.firing`` checks and fires with it."""
 
     session: Session
@@ -54,9 +55,9 @@ class ActionContext(Generic[S, E]):
         """Why the action does not exist under the subject's local rules (None: it does)."""
         return None
 
+    @abstractmethod
     def document_kinds(self) -> set[str]:
         """The kinds of document the subject has (for ``Action.requires_documents``)."""
-        raise NotImplementedError
 
 
 @dataclass(kw_only=True)
