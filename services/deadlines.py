@@ -224,8 +224,7 @@ def _fire_alone(
             result = fire(deadline, together=False)
         return result.event.id, None
     except DomainError as exc:
-        event = record_fire_failure(engine.record, s, case, deadline, exc, now)
-        s.flush()
+        event = record_fire_failure(engine.record, s, case, deadline, exc, now)  # flushed: has its id
         return event.id, exc.message
 
 
