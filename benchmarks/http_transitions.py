@@ -59,6 +59,7 @@ from sqlalchemy import func, select
 from bargaining.db import Database
 from bargaining.models import Case, Event, NegotiationRound, User
 from services.synthetic import generate
+from services.web import server as server_protocol
 
 from ._support import NOW, PG_URL, machine, postgres_version
 from ._web_common import (
@@ -204,7 +205,9 @@ def free_port() -> int:
 class Server:
     """``python -m services.cli serve --workers N --no-scheduler`` on 127.0.0.1, for one database copy."""
 
-    def __init__(self, url: str, workers: int, log: Path) -> None:
+    def __init__(self, url: str, workers: int, log: Path, *, floor: bool = False) -> None:
+        """``floor``: serve ``benchmarks.http_floor`` instead, with the same uvicorn settings but
+        the access log (the least a request can cost; see that module)."""
         self.port = free_port()
         env = {
             **os.environ,
@@ -214,20 +217,14 @@ class Server:
             "PYTHONPATH": str(ROOT),
         }
         self.log = log.open("w")
+        if floor:
+            command = ["uvicorn", "benchmarks.http_floor:app", "--http", server_protocol.PROTOCOL]
+            command += ["--no-access-log", "--log-level", "warning"]
+        else:
+            command = ["services.cli", "serve", "--no-scheduler"]
+        command += ["--workers", str(workers), "--port", str(self.port), "--host", "127.0.0.1"]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "services.cli",
-                "serve",
-                "--workers",
-                str(workers),
-                "--port",
-                str(self.port),
-                "--host",
-                "127.0.0.1",
-                "--no-scheduler",
-            ],
+            [sys.executable, "-m", *command],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -602,6 +599,36 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
         if not args.no_baselines:
+            floor = Server(db.url, args.workers, work / "floor.log", floor=True)
+            try:
+                run_phase(
+                    db,
+                    floor,
+                    script,
+                    cases_file,
+                    name="warm-up",
+                    connections=4,
+                    duration=3,
+                    mode="transitions",
+                )
+                for c in levels:
+                    write_cases(cases_file, db, ids, tokens)
+                    before = rounds_and_events(db, ids)
+                    p = run_phase(
+                        db,
+                        floor,
+                        script,
+                        cases_file,
+                        name="floor: FastAPI + driver SQL",
+                        connections=c,
+                        duration=args.duration,
+                        mode="transitions",
+                    )
+                    p.check = consistency(db, ids, before, p)
+                    results.append((p, True))
+                    say(f"floor c={c}: {p.rate:.0f}/s p99 {p.p99_ms:.1f} ms {p.counts} {p.check}")
+            finally:
+                floor.stop()
             current = negotiating_cases(db, len(load_cases), offset=args.race_cases)  # versions as now
             results.append((raw_floor(db, current, max(levels[0], 2), args.duration), False))
         log_lines = (work / "server.log").read_text(errors="replace").splitlines()
