@@ -15,7 +15,7 @@ from bargaining.db import Database
 from bargaining.errors import DomainError
 
 from .. import runtime
-from ..identity import ROLE_LABELS, actor_for
+from ..identity import ROLE_LABELS
 from ..uow import unit_of_work
 from . import security
 
@@ -76,45 +76,40 @@ def resolve(request: Request, *, allow_token: bool) -> RequestContext:
     token = request.cookies.get(SESSION_COOKIE)
     bearer = request.headers.get("authorization", "")
     via_token = allow_token and bearer.lower().startswith("bearer ")
-    touch: object = None
     with unit_of_work(db, write=False) as uow:
         s = uow.session
-        csrf: str | None = None
-        user = None
         if via_token:
-            found_token = security.token_user(s, settings, bearer[7:].strip())
-            if found_token:
-                user, touch = found_token
+            holder = security.token_user(s, settings, bearer[7:].strip())
         elif token:
-            found = security.session_user(s, settings, token, now)
-            if found:
-                user, touch = found
-                csrf = found[1].csrf_token
-        if user is None:
-            raise NeedsSignIn("请先登录。" if not via_token else "API 令牌无效或已撤销。")
-        actor = actor_for(user)
-        ctx = RequestContext(
-            db=db,
-            settings=settings,
-            actor=actor,
-            username=user.username,
-            display_name=user.display_name,
-            org_name=user.org_unit.name,
-            roles=user.roles,
-            csrf_token=csrf,
-            via_token=via_token,
-            lang=language(request),
-            request_id=request_id(request),
-            now=now,
-            role_labels=[ROLE_LABELS.get(r, r) for r in sorted(user.roles)],
-        )
-    last = getattr(touch, "last_seen_at", None) if not via_token else getattr(touch, "last_used_at", None)
+            holder = security.session_user(s, settings, token, now)
+        else:
+            holder = None
+    if holder is None:
+        raise NeedsSignIn("请先登录。" if not via_token else "API 令牌无效或已撤销。")
+    ctx = RequestContext(
+        db=db,
+        settings=settings,
+        actor=Actor(
+            user_id=holder.user_id, name=holder.display_name, roles=holder.roles, org_path=holder.org_path
+        ),
+        username=holder.username,
+        display_name=holder.display_name,
+        org_name=holder.org_name,
+        roles=holder.roles,
+        csrf_token=holder.csrf_token,
+        via_token=via_token,
+        lang=language(request),
+        request_id=request_id(request),
+        now=now,
+        role_labels=[ROLE_LABELS.get(r, r) for r in sorted(holder.roles)],
+    )
+    last = holder.last_seen_at
     if last is None or now - last >= security.LAST_SEEN_GRANULARITY:
         with unit_of_work(db) as uow:
             if via_token:
-                security.touch_token(uow.session, touch, now)  # type: ignore[arg-type]
+                security.touch_token(uow.session, holder, now)
             else:
-                security.touch_session(uow.session, touch, now)  # type: ignore[arg-type]
+                security.touch_session(uow.session, holder, now)
     request.state.ctx = ctx
     return ctx
 
