@@ -6,7 +6,9 @@ outside the subtree is reported as not found, so its existence does not leak.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from functools import lru_cache
+
+from sqlalchemy import BindParameter, Integer, Select, String, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bargaining.actors import Actor
@@ -15,11 +17,16 @@ from bargaining.models import Case, Enterprise, OrgUnit
 
 
 def visible_cases(actor: Actor) -> Select[tuple[Case]]:
+    return _scoped_cases(actor.org_path)
+
+
+def _scoped_cases(org_path: str | BindParameter[str] | None) -> Select[tuple[Case]]:
     query = select(Case)
-    if actor.org_path is not None:
+    if org_path is not None:
         # A semi-join on the subtree's units, not a JOIN: a list of a city's cases can then walk
         # an index in its own order instead of going through org_units (services/case_list.py).
-        query = query.where(Case.org_unit_id.in_(visible_org_units(actor).with_only_columns(OrgUnit.id)))
+        units = select(OrgUnit.id).where(OrgUnit.path.startswith(org_path))
+        query = query.where(Case.org_unit_id.in_(units))
     return query
 
 
@@ -41,18 +48,28 @@ def visible_org_units(actor: Actor) -> Select[tuple[OrgUnit]]:
 
 def get_case(session: Session, actor: Actor, ref: str | int, *, for_update: bool = False) -> Case:
     """A case by id or number, if the actor may see it; locked for update on PostgreSQL."""
-    query = visible_cases(actor)
     text = str(ref).strip()
-    if text.isascii() and text.isdigit():
-        query = query.where(or_(Case.id == int(text), Case.number == text))
-    else:
-        query = query.where(Case.number == text)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Case)
-    case = session.scalars(query).first()
+    by_id = text.isascii() and text.isdigit()
+    lock = for_update and session.get_bind().dialect.name == "postgresql"
+    params: dict[str, object] = {"number": text}
+    if by_id:
+        params["id"] = int(text)
+    if actor.org_path is not None:
+        params["org_path"] = actor.org_path
+    case = session.scalars(_case_query(actor.org_path is not None, by_id, lock), params).first()
     if case is None:
         raise NotFound(f"找不到协商 {text}，或您无权查看。")
     return case
+
+
+@lru_cache(maxsize=8)
+def _case_query(scoped: bool, by_id: bool, lock: bool) -> Select[tuple[Case]]:
+    """``get_case``'s statement, built once per shape with the values bound: it runs on every action
+    and page of a case, and building it cost more than running it."""
+    query = _scoped_cases(bindparam("org_path", type_=String) if scoped else None)
+    number = Case.number == bindparam("number", type_=String)
+    query = query.where(or_(Case.id == bindparam("id", type_=Integer), number) if by_id else number)
+    return query.with_for_update(of=Case) if lock else query
 
 
 def get_org_unit(session: Session, code: str) -> OrgUnit:

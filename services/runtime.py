@@ -14,6 +14,8 @@ from bargaining.models import CalendarYear
 from bargaining.rules.calendar import HolidayCalendar, YearSchedule
 
 _calendar_cache: dict[str, tuple[tuple[object, ...], HolidayCalendar]] = {}
+# Built once: it runs in every action's transaction.
+_LOADED_YEARS = select(func.count(), func.max(CalendarYear.loaded_at))
 
 
 @lru_cache(maxsize=8)
@@ -29,7 +31,7 @@ def calendar(session: Session, *, cache: bool = True) -> HolidayCalendar:
     ``cache=False`` builds from what this session sees (e.g. an uncommitted load) without keeping it.
     """
     key = str(session.get_bind().url)
-    fingerprint = tuple(session.execute(select(func.count(), func.max(CalendarYear.loaded_at))).one())
+    fingerprint = tuple(session.execute(_LOADED_YEARS).one())
     hit = _calendar_cache.get(key)
     if cache and hit is not None and hit[0] == fingerprint:
         return hit[1]
