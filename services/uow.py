@@ -9,12 +9,26 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bargaining.db import Database
 from bargaining.errors import Conflict
+
+WROTE = "bargaining.wrote"  # session.info: the session flushed or executed something but a SELECT
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context: object) -> None:
+    session.info[WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info[WROTE] = True
 
 
 class UnitOfWork:
@@ -34,7 +48,12 @@ def unit_of_work(db: Database, *, write: bool = True) -> Iterator[UnitOfWork]:
         yield uow
         if write:
             session.commit()
-        # A read-only unit just closes: the transaction ends without expiring what was read.
+        elif session.in_transaction() and not session.info.get(WROTE):
+            # A read ends with COMMIT, not ROLLBACK: the same for a read (nothing is expired), but
+            # psycopg forgets every prepared statement on a ROLLBACK and sends DEALLOCATE ALL, so
+            # with reads rolled back (every request signs in with one) PostgreSQL parsed and
+            # planned every statement of every request anew. A read that wrote anything still rolls back.
+            session.commit()
     except StaleDataError:
         session.rollback()
         raise Conflict("该记录已被他人修改，请刷新后重试。") from None
