@@ -2,6 +2,7 @@
 
 Helpers never commit. Work that must not run inside the transaction (rendering PDFs, sending
 notifications) is queued with ``after_commit`` and runs only once the commit succeeded.
+A read-only unit (``write=False``) that finishes commits too, unless it wrote something (see below).
 """
 
 from __future__ import annotations
