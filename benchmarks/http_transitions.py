@@ -392,6 +392,34 @@ def run_phase(
     return phase
 
 
+def transitions_phase(
+    db: Database,
+    server: Server,
+    script: Path,
+    cases_file: Path,
+    ids: list[int],
+    tokens: dict[int, str],
+    name: str,
+    connections: int,
+    duration: int,
+) -> Phase:
+    """``record_round`` on the load cases from their current versions, checked against the database."""
+    write_cases(cases_file, db, ids, tokens)
+    before = rounds_and_events(db, ids)
+    p = run_phase(
+        db,
+        server,
+        script,
+        cases_file,
+        name=name,
+        connections=connections,
+        duration=duration,
+        mode="transitions",
+    )
+    p.check = consistency(db, ids, before, p)
+    return p
+
+
 # ---- the raw SQL floor ----------------------------------------------------------------------------
 
 
@@ -561,19 +589,9 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         results.append((p, False))
                         say(f"{name} c={c}: {p.rate:.0f}/s p99 {p.p99_ms:.1f} ms")
-                write_cases(cases_file, db, ids, tokens)
-                before = rounds_and_events(db, ids)
-                p = run_phase(
-                    db,
-                    server,
-                    script,
-                    cases_file,
-                    name="POST record_round",
-                    connections=c,
-                    duration=args.duration,
-                    mode="transitions",
+                p = transitions_phase(
+                    db, server, script, cases_file, ids, tokens, "POST record_round", c, args.duration
                 )
-                p.check = consistency(db, ids, before, p)
                 results.append((p, True))
                 say(f"record_round c={c}: {p.rate:.0f}/s p99 {p.p99_ms:.1f} ms {p.counts} {p.check}")
             # two wrk processes race on the same cases
@@ -612,26 +630,29 @@ def main(argv: list[str] | None = None) -> int:
                     mode="transitions",
                 )
                 for c in levels:
-                    write_cases(cases_file, db, ids, tokens)
-                    before = rounds_and_events(db, ids)
-                    p = run_phase(
+                    p = transitions_phase(
                         db,
                         floor,
                         script,
                         cases_file,
-                        name="floor: FastAPI + driver SQL",
-                        connections=c,
-                        duration=args.duration,
-                        mode="transitions",
+                        ids,
+                        tokens,
+                        "floor: FastAPI + driver SQL",
+                        c,
+                        args.duration,
                     )
-                    p.check = consistency(db, ids, before, p)
                     results.append((p, True))
                     say(f"floor c={c}: {p.rate:.0f}/s p99 {p.p99_ms:.1f} ms {p.counts} {p.check}")
             finally:
                 floor.stop()
             current = negotiating_cases(db, len(load_cases), offset=args.race_cases)  # versions as now
             results.append((raw_floor(db, current, max(levels[0], 2), args.duration), False))
-        log_lines = (work / "server.log").read_text(errors="replace").splitlines()
+        log_lines = [  # the product's log, and the floor's
+            line
+            for log in ("server.log", "floor.log")
+            if (work / log).exists()
+            for line in (work / log).read_text(errors="replace").splitlines()
+        ]
         errors_in_log = [
             line for line in log_lines if "Traceback" in line or "ERROR" in line or "Exception" in line
         ]

@@ -81,6 +81,27 @@ def run_engine(db: Database, cases: list[tuple[int, int, str, int]], actors: dic
     return done
 
 
+def event_row(
+    case_id: int, trigger: str, state: str, dest: str, instructor_id: int, stamp: Any, payload: str
+) -> tuple[Any, ...]:
+    """The values of an instructor's event row, in the order of the INSERTs below."""
+    return (
+        case_id,
+        trigger,
+        state,
+        dest,
+        instructor_id,
+        "指导员",
+        "instructor",
+        stamp,
+        None,
+        payload,
+        "enterprise",
+        1,
+        None,
+    )
+
+
 def run_raw(db: Database, cases: list[tuple[int, int, str, int]]) -> int:
     """The same number of transactions: UPDATE the case (state, version) and INSERT its event."""
     table = Event.__table__
@@ -111,23 +132,9 @@ def run_raw(db: Database, cases: list[tuple[int, int, str, int]]) -> int:
                 cursor.execute(update, (dest, stamp, case_id, version))
                 if cursor.rowcount != 1:
                     raise RuntimeError(f"case {case_id} changed under the baseline")
+                payload = json.dumps(values, ensure_ascii=False)
                 cursor.execute(
-                    insert,
-                    (
-                        case_id,
-                        trigger,
-                        state,
-                        dest,
-                        instructor_id,
-                        "指导员",
-                        "instructor",
-                        stamp,
-                        None,
-                        json.dumps(values, ensure_ascii=False),
-                        "enterprise",
-                        1,
-                        None,
-                    ),
+                    insert, event_row(case_id, trigger, state, dest, instructor_id, stamp, payload)
                 )
                 raw.commit() if db.is_postgres else cursor.execute("COMMIT")
                 version, state = version + 1, dest
@@ -223,22 +230,7 @@ def run_floor(db: Database, cases: list[tuple[int, int, str, int]]) -> int:
                     raise RuntimeError(f"case {case_id} changed under the floor")
                 payload = json.dumps(values, ensure_ascii=False)
                 cursor.execute(
-                    insert_event,
-                    (
-                        case_id,
-                        trigger,
-                        state,
-                        dest,
-                        instructor_id,
-                        "指导员",
-                        "instructor",
-                        stamp,
-                        None,
-                        payload,
-                        "enterprise",
-                        1,
-                        None,
-                    ),
+                    insert_event, event_row(case_id, trigger, state, dest, instructor_id, stamp, payload)
                 )
                 event_id = cursor.fetchone()[0]
                 if trigger == "record_round":
