@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
+from sqlalchemy import CursorResult, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bargaining.actors import SYSTEM
 from bargaining.db import Database
 from bargaining.errors import DomainError
-from bargaining.models import Case, Deadline, Event
+from bargaining.models import Case, Deadline, Event, table_of
 from bargaining.rules.jurisdictions import get_rule_set
 from bargaining.rules.periods import legal_date
 from workflows import context, engine
@@ -72,9 +72,9 @@ def sweep(
             return report
 
 
-_CASES = cast(Table, Case.__table__)
-_DEADLINES = cast(Table, Deadline.__table__)
-_EVENTS = cast(Table, Event.__table__)
+_CASES = table_of(Case)
+_DEADLINES = table_of(Deadline)
+_EVENTS = table_of(Event)
 
 
 def _sweep_batch(s: Session, now: datetime, batch_size: int, report: SweepReport, keep: bool) -> int:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bargaining.actors import Actor
 from bargaining.errors import ValidationError
-from bargaining.models import CASE_KINDS, Case
+from bargaining.models import CASE_KINDS, Case, table_of
 from bargaining.rules.jurisdictions import get_rule_set
 from bargaining.rules.periods import legal_date
 
@@ -66,7 +65,7 @@ def start_case(
     # The number needs the id; set it without bumping the optimistic-lock version.
     number = f"{legal_date(now).year}-{KIND_LETTERS[kind]}{case.id:07d}"
     # On the table: the ORM's bulk UPDATE would autoflush again, with nothing left to flush.
-    session.execute(update(cast(Table, Case.__table__)).where(Case.id == case.id).values(number=number))
+    session.execute(update(table_of(Case)).where(Case.id == case.id).values(number=number))
     set_committed_value(case, "number", number)
     write_event(
         session,

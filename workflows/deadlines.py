@@ -8,14 +8,14 @@ and suspensions (中止: the start moves forward by the days the clock stood sti
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, func, inspect, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bargaining.errors import ValidationError
-from bargaining.models import Case, Deadline, DeadlineSuspension
+from bargaining.models import Case, Deadline, DeadlineSuspension, table_of
 from bargaining.rules.calendar import HolidayCalendar
 from bargaining.rules.jurisdictions import RuleSet, timed_rule
 from bargaining.rules.periods import Period, due_date, end_of_day_utc, window_opens
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .context import FireContext
     from .spec import Opens
 
-_CASES = cast(Table, Case.__table__)
+_CASES = table_of(Case)
 # Kinds that are not a period counted forward from an event.
 EXPIRY = "expiry"  # the agreement's term ends (fires the day after term_end)
 WINDOW_KINDS = frozenset({"renewal"})

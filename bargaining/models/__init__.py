@@ -3,7 +3,7 @@
 from . import audit  # noqa: F401  (audit tables: import models from bargaining.models.audit)
 from .access import ApiToken, LoginAttempt, WebSession
 from .agreement import Agreement, RateTable
-from .base import Base, utcnow
+from .base import Base, table_of, utcnow
 from .case import (
     CASE_KINDS,
     SIDES,
@@ -48,5 +48,6 @@ __all__ = [
     "User",
     "UserRole",
     "WebSession",
+    "table_of",
     "utcnow",
 ]

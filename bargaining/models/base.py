@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, DateTime, MetaData, Numeric, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, Numeric, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -47,6 +47,12 @@ JSONData = JSON()
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), Decimal: Money}
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for set-wise statements (SQLAlchemy types ``__table__`` as a mere
+    FromClause, which ``update()`` and ``insert()`` do not accept)."""
+    return cast(Table, model.__table__)
 
 
 def utcnow() -> datetime:
