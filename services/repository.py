@@ -25,8 +25,7 @@ def _scoped_cases(org_path: str | BindParameter[str] | None) -> Select[tuple[Cas
     if org_path is not None:
         # A semi-join on the subtree's units, not a JOIN: a list of a city's cases can then walk
         # an index in its own order instead of going through org_units (services/case_list.py).
-        units = select(OrgUnit.id).where(OrgUnit.path.startswith(org_path))
-        query = query.where(Case.org_unit_id.in_(units))
+        query = query.where(Case.org_unit_id.in_(_units_under(org_path).with_only_columns(OrgUnit.id)))
     return query
 
 
@@ -40,9 +39,14 @@ def visible_enterprises(actor: Actor) -> Select[tuple[Enterprise]]:
 
 
 def visible_org_units(actor: Actor) -> Select[tuple[OrgUnit]]:
+    return _units_under(actor.org_path)
+
+
+def _units_under(org_path: str | BindParameter[str] | None) -> Select[tuple[OrgUnit]]:
+    """The org units of the subtree at ``org_path`` (None: all of them); the value may be bound."""
     query = select(OrgUnit)
-    if actor.org_path is not None:
-        query = query.where(OrgUnit.path.startswith(actor.org_path))
+    if org_path is not None:
+        query = query.where(OrgUnit.path.startswith(org_path))
     return query
 
 
