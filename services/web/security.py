@@ -139,17 +139,17 @@ def _holder_query(kind: type[Credential]) -> Select[Any]:
     session = kind is WebSession
     return (
         select(
-            kind.id,
+            kind.id.label("credential_id"),
             kind.revoked_at,
-            WebSession.last_seen_at if session else ApiToken.last_used_at,
-            WebSession.expires_at if session else null(),
-            WebSession.csrf_token if session else null(),
-            User.id,
+            (WebSession.last_seen_at if session else ApiToken.last_used_at).label("last_seen_at"),
+            (WebSession.expires_at if session else null()).label("expires_at"),
+            (WebSession.csrf_token if session else null()).label("csrf_token"),
+            User.id.label("user_id"),
             User.username,
             User.display_name,
             User.active,
-            OrgUnit.name,
-            OrgUnit.path,
+            OrgUnit.name.label("org_name"),
+            OrgUnit.path.label("org_path"),
             UserRole.role,
         )
         .join(User, User.id == kind.user_id)
@@ -176,19 +176,19 @@ def _holder(s: Session, kind: type[Credential], token_hash: str) -> Holder | Non
     if not rows:
         return None
     first = rows[0]
-    if first[1] is not None or not first[8]:  # revoked, or the user disabled
+    if first.revoked_at is not None or not first.active:
         return None
     return Holder(
-        credential_id=first[0],
-        user_id=first[5],
-        username=first[6],
-        display_name=first[7],
-        org_name=first[9],
-        org_path=first[10],
-        roles=frozenset(r[11] for r in rows if r[11] is not None),
-        last_seen_at=first[2],
-        expires_at=first[3],
-        csrf_token=first[4],
+        credential_id=first.credential_id,
+        user_id=first.user_id,
+        username=first.username,
+        display_name=first.display_name,
+        org_name=first.org_name,
+        org_path=first.org_path,
+        roles=frozenset(r.role for r in rows if r.role is not None),
+        last_seen_at=first.last_seen_at,
+        expires_at=first.expires_at,
+        csrf_token=first.csrf_token,
     )
 
 
