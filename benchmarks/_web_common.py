@@ -43,8 +43,13 @@ Say = Callable[[str], None]
 
 
 def settings_for(db: Database) -> Settings:
+    return settings_at(db.url)
+
+
+def settings_at(url: str) -> Settings:
+    """The settings the benchmarks sign users in with (tokens made under them, ``new_api_token``)."""
     return Settings(
-        database_url=db.url,
+        database_url=url,
         environment="test",
         secret_key=DEVELOPMENT_SECRET,
         cookie_secure=False,

@@ -16,11 +16,9 @@ product's request on FastAPI, uvicorn and PostgreSQL can reach there; it is not 
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
 from datetime import UTC, datetime
-from hashlib import sha256
 from typing import Any
 
 from fastapi import FastAPI, Header
@@ -28,10 +26,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import create_engine
 
-from bargaining.config import DEVELOPMENT_SECRET
+from services.web.security import keyed_hash
 
-engine = create_engine(os.environ["BARGAINING_DATABASE_URL"], pool_size=40, max_overflow=0)
-SECRET = os.environ.get("BARGAINING_FLOOR_SECRET", DEVELOPMENT_SECRET).encode()
+from ._web_common import settings_at
+
+URL = os.environ["BARGAINING_DATABASE_URL"]
+engine = create_engine(URL, pool_size=40, max_overflow=0)
+SETTINGS = settings_at(URL)  # the key the benchmark's tokens were made under
 app = FastAPI()
 
 TOKEN = """SELECT u.id, u.display_name, o.path FROM api_tokens t JOIN users u ON u.id = t.user_id
@@ -79,7 +80,7 @@ def record_round(
     case_id: int, body: Request, authorization: str = Header(""), x_request_id: str = Header("")
 ) -> Any:
     token = authorization.removeprefix("Bearer ").strip()
-    token_hash = hmac.new(SECRET, token.encode(), sha256).hexdigest()
+    token_hash = keyed_hash(SETTINGS, token)  # the product's own token hashing
     now = datetime.now(UTC)
     raw: Any = engine.raw_connection()
     try:
