@@ -28,9 +28,10 @@ import os
 import pstats
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -102,11 +103,46 @@ def event_row(
     )
 
 
+class Step(NamedTuple):
+    """One transaction of a driver-level contender: the case as it stands and the step to take."""
+
+    case_id: int
+    version: int
+    state: str
+    instructor_id: int
+    trigger: str
+    dest: str
+    values: dict[str, Any]
+    stamp: Any  # the request's instant, as the driver binds the events' ``at``
+
+
+def driver_transactions(db: Database, cases: list[tuple[int, int, str, int]]) -> Iterator[tuple[Any, Step]]:
+    """The baseline's and the floor's transactions, one per case and step, on a driver connection
+    of the product's engine (SQLite: ``BEGIN IMMEDIATE``): yields the cursor and the step inside the
+    open transaction, and commits it when the loop asks for the next one."""
+    dialect = db.write_engine.dialect
+    at = Event.__table__.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    done = 0
+    with db.write_engine.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        if db.is_postgres:
+            raw.commit()  # leave the transaction SQLAlchemy's pool check-out may have opened
+        cursor = raw.cursor()
+        for case_id, version, state, instructor_id in cases:
+            for trigger, dest, values in STEPS:
+                now = NOW + timedelta(milliseconds=done)
+                if db.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                stamp = at(now) if at else now
+                yield cursor, Step(case_id, version, state, instructor_id, trigger, dest, values, stamp)
+                raw.commit() if db.is_postgres else cursor.execute("COMMIT")
+                version, state = version + 1, dest
+                done += 1
+        cursor.close()
+
+
 def run_raw(db: Database, cases: list[tuple[int, int, str, int]]) -> int:
     """The same number of transactions: UPDATE the case (state, version) and INSERT its event."""
-    table = Event.__table__
-    dialect = db.write_engine.dialect
-    at = table.c.at.type.dialect_impl(dialect).bind_processor(dialect)
     marker = "?" if db.is_sqlite else "%s"
     update = (
         f"UPDATE cases SET state = {marker}, version = version + 1, updated_at = {marker} "
@@ -118,28 +154,15 @@ def run_raw(db: Database, cases: list[tuple[int, int, str, int]]) -> int:
         f"({', '.join([marker] * 13)})"
     )
     done = 0
-    with db.write_engine.connect() as conn:
-        raw: Any = conn.connection.dbapi_connection
-        if db.is_postgres:
-            raw.commit()  # leave the transaction SQLAlchemy's pool check-out may have opened
-        cursor = raw.cursor()
-        for case_id, version, state, instructor_id in cases:
-            for trigger, dest, values in STEPS:
-                now = NOW + timedelta(milliseconds=done)
-                stamp = at(now) if at else now
-                if db.is_sqlite:
-                    cursor.execute("BEGIN IMMEDIATE")
-                cursor.execute(update, (dest, stamp, case_id, version))
-                if cursor.rowcount != 1:
-                    raise RuntimeError(f"case {case_id} changed under the baseline")
-                payload = json.dumps(values, ensure_ascii=False)
-                cursor.execute(
-                    insert, event_row(case_id, trigger, state, dest, instructor_id, stamp, payload)
-                )
-                raw.commit() if db.is_postgres else cursor.execute("COMMIT")
-                version, state = version + 1, dest
-                done += 1
-        cursor.close()
+    for cursor, t in driver_transactions(db, cases):
+        cursor.execute(update, (t.dest, t.stamp, t.case_id, t.version))
+        if cursor.rowcount != 1:
+            raise RuntimeError(f"case {t.case_id} changed under the baseline")
+        payload = json.dumps(t.values, ensure_ascii=False)
+        cursor.execute(
+            insert, event_row(t.case_id, t.trigger, t.state, t.dest, t.instructor_id, t.stamp, payload)
+        )
+        done += 1
     return done
 
 
@@ -165,7 +188,6 @@ def run_floor(db: Database, cases: list[tuple[int, int, str, int]]) -> int:
     (locked on PostgreSQL), the guard's rows, the open deadlines, the case and event written, the
     document, the deadline opened or closed, the negotiation round."""
     dialect = db.write_engine.dialect
-    at = Event.__table__.c.at.type.dialect_impl(dialect).bind_processor(dialect)
     day = Deadline.__table__.c.due.type.dialect_impl(dialect).bind_processor(dialect)
     m = "?" if db.is_sqlite else "%s"
     lock = "" if db.is_sqlite else " FOR UPDATE OF cases"
@@ -205,63 +227,50 @@ def run_floor(db: Database, cases: list[tuple[int, int, str, int]]) -> int:
     reads = {t: tuple(q.format(m=m) for q in qs) for t, qs in FLOOR_READS.items()}
     due = day(NOW.date() + timedelta(days=20)) if day else NOW.date() + timedelta(days=20)
     done = 0
-    with db.write_engine.connect() as conn:
-        raw: Any = conn.connection.dbapi_connection
-        if db.is_postgres:
-            raw.commit()
-        cursor = raw.cursor()
-        for case_id, version, state, instructor_id in cases:
-            for trigger, dest, values in STEPS:
-                now = NOW + timedelta(milliseconds=done)
-                stamp = at(now) if at else now
-                if db.is_sqlite:
-                    cursor.execute("BEGIN IMMEDIATE")
-                cursor.execute(read_case, (case_id, "%"))
-                if cursor.fetchone() is None:
-                    raise RuntimeError(f"case {case_id} not found")
-                for query in reads[trigger]:
-                    cursor.execute(query, (case_id,))
-                    cursor.fetchall()
-                if trigger != "record_round":
-                    cursor.execute(read_deadlines, (case_id,))
-                    cursor.fetchall()
-                cursor.execute(update_case, (dest, due, stamp, case_id, version))
-                if cursor.rowcount != 1:
-                    raise RuntimeError(f"case {case_id} changed under the floor")
-                payload = json.dumps(values, ensure_ascii=False)
-                cursor.execute(
-                    insert_event, event_row(case_id, trigger, state, dest, instructor_id, stamp, payload)
-                )
-                event_id = cursor.fetchone()[0]
-                if trigger == "record_round":
-                    cursor.execute(
-                        insert_round,
-                        (case_id, version, due, None, "worker", None, None, values["minutes"], None, stamp),
-                    )
-                cursor.execute(insert_document, (case_id, trigger, trigger, payload, event_id, stamp))
-                if trigger == "send_offer":
-                    cursor.execute(
-                        open_deadline,
-                        (
-                            case_id,
-                            "response",
-                            due,
-                            due,
-                            stamp,
-                            "《集体合同规定》第三十二条",
-                            "20d",
-                            False,
-                            "escalate",
-                            event_id,
-                            stamp,
-                        ),
-                    )
-                elif trigger == "record_response":
-                    cursor.execute(close_deadline, (stamp, event_id, case_id))
-                raw.commit() if db.is_postgres else cursor.execute("COMMIT")
-                version, state = version + 1, dest
-                done += 1
-        cursor.close()
+    for cursor, t in driver_transactions(db, cases):
+        cursor.execute(read_case, (t.case_id, "%"))
+        if cursor.fetchone() is None:
+            raise RuntimeError(f"case {t.case_id} not found")
+        for query in reads[t.trigger]:
+            cursor.execute(query, (t.case_id,))
+            cursor.fetchall()
+        if t.trigger != "record_round":
+            cursor.execute(read_deadlines, (t.case_id,))
+            cursor.fetchall()
+        cursor.execute(update_case, (t.dest, due, t.stamp, t.case_id, t.version))
+        if cursor.rowcount != 1:
+            raise RuntimeError(f"case {t.case_id} changed under the floor")
+        payload = json.dumps(t.values, ensure_ascii=False)
+        cursor.execute(
+            insert_event, event_row(t.case_id, t.trigger, t.state, t.dest, t.instructor_id, t.stamp, payload)
+        )
+        event_id = cursor.fetchone()[0]
+        if t.trigger == "record_round":
+            cursor.execute(
+                insert_round,
+                (t.case_id, t.version, due, None, "worker", None, None, t.values["minutes"], None, t.stamp),
+            )
+        cursor.execute(insert_document, (t.case_id, t.trigger, t.trigger, payload, event_id, t.stamp))
+        if t.trigger == "send_offer":
+            cursor.execute(
+                open_deadline,
+                (
+                    t.case_id,
+                    "response",
+                    due,
+                    due,
+                    t.stamp,
+                    "《集体合同规定》第三十二条",
+                    "20d",
+                    False,
+                    "escalate",
+                    event_id,
+                    t.stamp,
+                ),
+            )
+        elif t.trigger == "record_response":
+            cursor.execute(close_deadline, (t.stamp, event_id, t.case_id))
+        done += 1
     return done
 
 
