@@ -219,6 +219,7 @@ class Server:
         self.log = log.open("w")
         if floor:
             command = ["uvicorn", "benchmarks.http_floor:app", "--http", server_protocol.PROTOCOL]
+            command += ["--loop", server_protocol.LOOP]
             command += ["--no-access-log", "--log-level", "warning"]
         else:
             command = ["services.cli", "serve", "--no-scheduler"]

@@ -129,6 +129,7 @@ def serve(
         forwarded_allow_ips="*" if proxy_headers else None,
         log_level="info",
         http=server_protocol.PROTOCOL,  # TCP_NODELAY on every connection, whatever the worker count
+        loop=server_protocol.LOOP,
     )
 
 

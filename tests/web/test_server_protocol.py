@@ -1,5 +1,6 @@
 """``bargaining serve``'s HTTP protocol: Nagle's algorithm off on every connection, also on a
-listening socket bound the way uvicorn's multi-worker supervisor binds it (``--workers`` > 1)."""
+listening socket bound the way uvicorn's multi-worker supervisor binds it (``--workers`` > 1), on
+the event loop it serves with (uvloop) and on asyncio's own."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 import uvicorn
+import uvloop
 
-from services.web.server import PROTOCOL
+from services.web.server import LOOP, PROTOCOL
 
 
 async def _ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -40,7 +43,9 @@ async def _nodelay_of_a_served_connection(http: str) -> int:
         await serving
 
 
-def test_every_connection_has_tcp_nodelay_even_on_a_supervisor_bound_socket() -> None:
+@pytest.mark.parametrize("run", [uvloop.run, asyncio.run], ids=["uvloop", "asyncio"])
+def test_every_connection_has_tcp_nodelay_even_on_a_supervisor_bound_socket(run: Any) -> None:
+    assert LOOP == "uvloop"  # what ``bargaining serve`` passes to uvicorn
     # In a thread of its own: another test (the browser's sync API) may leave a loop running here.
     with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(asyncio.run, _nodelay_of_a_served_connection(PROTOCOL)).result() == 1
+        assert pool.submit(run, _nodelay_of_a_served_connection(PROTOCOL)).result() == 1
