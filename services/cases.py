@@ -384,7 +384,7 @@ def set_agreement_terms(
                 "reopen_congress",
                 actor,
                 reason="职代会通过后协议文本被修改，须重新审议",
-                calendar=runtime.calendar(s),
+                calendar=runtime.calendar_loader(s),
                 now=now,
                 request_id=request_id,
             )

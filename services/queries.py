@@ -165,7 +165,7 @@ def case_detail(db: Database, actor: Actor, ref: str | int, *, now: datetime | N
                 "description": a.description,
                 "internal": a.internal,
             }
-            for a in engine.allowed_actions(s, case, actor, calendar=runtime.calendar(s), now=now)
+            for a in engine.allowed_actions(s, case, actor, calendar=runtime.calendar_loader(s), now=now)
         ]
         out["diagram"] = mermaid(d, case.state)
         return out

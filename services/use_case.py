@@ -58,7 +58,7 @@ def fire_on(
     with unit_of_work(db) as uow:
         s = uow.session
         row = get(s, actor, ref, for_update=True)
-        result = fire(s, row, trigger, actor, calendar=runtime.calendar(s), now=now, **options)
+        result = fire(s, row, trigger, actor, calendar=runtime.calendar_loader(s), now=now, **options)
         out = summary(row)
         out["event_id"] = result.event.id
         out["from_state"] = result.from_state

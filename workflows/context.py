@@ -33,7 +33,8 @@ class ActionContext(ABC, Generic[S, E]):
     definition: WorkflowDefinition
     action: Action
     actor: Actor
-    calendar: HolidayCalendar
+    # The holiday calendar, or how to get it when a guard or effect first computes a date.
+    calendar_source: HolidayCalendar | Callable[[], HolidayCalendar]
     now: datetime
     today: date  # the legal date in China Standard Time
     values: dict[str, Any] = field(default_factory=dict)
@@ -43,6 +44,11 @@ class ActionContext(ABC, Generic[S, E]):
     event: E | None = None
     dest: str | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def calendar(self) -> HolidayCalendar:
+        source = self.calendar_source
+        return source if isinstance(source, HolidayCalendar) else self._cached("calendar", source)
 
     def _cached(self, key: str, load: Callable[[], T]) -> T:
         """``load()`` once per firing: guards and effects share what they read."""

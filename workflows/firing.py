@@ -10,6 +10,7 @@ definitions, events, documents and deadlines live. Nothing here commits.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, Unpack, cast
@@ -158,7 +159,7 @@ class Engine(ABC, Generic[S, E, C]):
         action: Action,
         actor: Actor,
         *,
-        calendar: HolidayCalendar,
+        calendar: HolidayCalendar | Callable[[], HolidayCalendar],
         now: datetime,
         reason: str | None = None,
         request_id: str | None = None,
@@ -169,7 +170,7 @@ class Engine(ABC, Generic[S, E, C]):
             definition=definition,
             action=action,
             actor=actor,
-            calendar=calendar,
+            calendar_source=calendar,
             now=now,
             today=legal_date(now),
             reason=reason,
@@ -178,7 +179,13 @@ class Engine(ABC, Generic[S, E, C]):
         )
 
     def allowed_actions(
-        self, session: Session, case: S, actor: Actor, *, calendar: HolidayCalendar, now: datetime
+        self,
+        session: Session,
+        case: S,
+        actor: Actor,
+        *,
+        calendar: HolidayCalendar | Callable[[], HolidayCalendar],
+        now: datetime,
     ) -> list[ActionStatus]:
         subject = cast(Subject, case)
         definition = self.compiled(subject.definition_name, subject.definition_version).definition
@@ -213,7 +220,7 @@ class Engine(ABC, Generic[S, E, C]):
         *,
         values: dict[str, Any] | None = None,
         reason: str | None = None,
-        calendar: HolidayCalendar,
+        calendar: HolidayCalendar | Callable[[], HolidayCalendar],
         now: datetime,
         request_id: str | None = None,
         expected_version: int | None = None,

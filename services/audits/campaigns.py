@@ -765,7 +765,13 @@ def replace_unit(
             _draw_replacement_inspectors(s, campaign, record, replacement)
         if case is not None:
             fire_audit(
-                s, case, "withdraw", actor, reason=reason.strip(), calendar=runtime.calendar(s), now=now
+                s,
+                case,
+                "withdraw",
+                actor,
+                reason=reason.strip(),
+                calendar=runtime.calendar_loader(s),
+                now=now,
             )
         if replacement is not None and campaign.status == "started":
             open_audit_case(s, campaign, record, replacement, actor, now)

@@ -560,7 +560,9 @@ def audit_case_detail(
                 "reason_required": a.reason_required,
                 "description": a.description,
             }
-            for a in audit_engine.allowed_actions(s, case, actor, calendar=runtime.calendar(s), now=now)
+            for a in audit_engine.allowed_actions(
+                s, case, actor, calendar=runtime.calendar_loader(s), now=now
+            )
             if a.trigger != "withdraw"
         ]
         out["definition"] = f"{case.definition_name}@{case.definition_version}"

@@ -339,7 +339,9 @@ def plan_signing(
     session: Session, actor: Actor, case: Case, *, signed_on: date, now: datetime, signer_spec: str | None
 ) -> RenderJob:
     """Check that the case may be signed now and build the job that renders and signs it."""
-    statuses = engine.allowed_actions(session, case, actor, calendar=runtime.calendar(session), now=now)
+    statuses = engine.allowed_actions(
+        session, case, actor, calendar=runtime.calendar_loader(session), now=now
+    )
     status = next((st for st in statuses if st.trigger == "sign"), None)
     if status is None:
         raise TransitionRefused(f"当前阶段为“{_state_label(case)}”，不能签署协议。")
@@ -428,7 +430,7 @@ def commit_signed(
                     "worker_signatory": chiefs.get("worker"),
                     "employer_signatory": chiefs.get("employer"),
                 },
-                calendar=runtime.calendar(s), now=now, request_id=request_id,
+                calendar=runtime.calendar_loader(s), now=now, request_id=request_id,
             )  # fmt: skip
             document = s.scalar(select(Document).where(Document.event_id == result.event.id))
             assert document is not None
