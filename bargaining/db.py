@@ -10,11 +10,13 @@ case row with ``SELECT … FOR UPDATE``.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -77,6 +79,22 @@ class Database:
 
     def session(self, *, write: bool = True) -> Session:
         return (self._write_sessions if write else self._read_sessions)()
+
+    @contextmanager
+    def single_read(self) -> Iterator[Connection]:
+        """A connection for one SELECT that needs no transaction of its own (sign-in, on every request).
+
+        On PostgreSQL it runs in autocommit: no BEGIN and COMMIT round trips around it, and no
+        ROLLBACK either (which would make psycopg forget its prepared statements). On SQLite,
+        where those cost no round trip, it is an ordinary read transaction.
+        """
+        if self.is_postgres:
+            with self.read_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                yield conn
+        else:
+            with self.read_engine.connect() as conn:
+                yield conn
+                conn.commit()
 
     def dispose(self) -> None:
         self.write_engine.dispose()

@@ -76,14 +76,13 @@ def resolve(request: Request, *, allow_token: bool) -> RequestContext:
     token = request.cookies.get(SESSION_COOKIE)
     bearer = request.headers.get("authorization", "")
     via_token = allow_token and bearer.lower().startswith("bearer ")
-    with unit_of_work(db, write=False) as uow:
-        s = uow.session
-        if via_token:
-            holder = security.token_user(s, settings, bearer[7:].strip())
-        elif token:
-            holder = security.session_user(s, settings, token, now)
-        else:
-            holder = None
+    holder = None
+    if via_token or token:
+        with db.single_read() as conn:
+            if via_token:
+                holder = security.token_user(conn, settings, bearer[7:].strip())
+            else:
+                holder = security.session_user(conn, settings, token, now)
     if holder is None:
         raise NeedsSignIn("请先登录。" if not via_token else "API 令牌无效或已撤销。")
     ctx = RequestContext(

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import Select, bindparam, func, null, select, update
+from sqlalchemy import Connection, Select, bindparam, func, null, select, update
 from sqlalchemy.orm import Session
 
 from bargaining.config import Settings
@@ -162,7 +162,7 @@ def _holder_query(kind: type[Credential]) -> Select[Any]:
 _HOLDER_QUERIES: dict[type[Any], Select[Any]] = {kind: _holder_query(kind) for kind in (WebSession, ApiToken)}
 
 
-def session_user(s: Session, settings: Settings, token: str, now: datetime) -> Holder | None:
+def session_user(s: Session | Connection, settings: Settings, token: str, now: datetime) -> Holder | None:
     """The signed-in user of a session cookie, or None when it is unknown, expired, revoked or disabled."""
     found = _holder(s, WebSession, keyed_hash(settings, token))
     if found is None or found.expires_at is None or found.expires_at <= now:
@@ -170,7 +170,7 @@ def session_user(s: Session, settings: Settings, token: str, now: datetime) -> H
     return found
 
 
-def _holder(s: Session, kind: type[Credential], token_hash: str) -> Holder | None:
+def _holder(s: Session | Connection, kind: type[Credential], token_hash: str) -> Holder | None:
     """A session's or token's holder; None unless both the credential and its user are live."""
     rows = s.execute(_HOLDER_QUERIES[kind], {"token_hash": token_hash}).all()
     if not rows:
@@ -225,7 +225,7 @@ def create_api_token(s: Session, settings: Settings, user: User, name: str, now:
     return token
 
 
-def token_user(s: Session, settings: Settings, token: str) -> Holder | None:
+def token_user(s: Session | Connection, settings: Settings, token: str) -> Holder | None:
     return _holder(s, ApiToken, keyed_hash(settings, token))
 
 
