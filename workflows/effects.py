@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from bargaining.agreement_text import agreement_text_hash
 from bargaining.models import Agreement, CongressVote, NegotiationRound
@@ -86,18 +86,17 @@ def clear_approval(ctx: FireContext) -> None:
         agreement.approved_text_hash = None
 
 
+# Built once: building it cost more than running it.
+_LAST_ROUND = select(func.coalesce(func.max(NegotiationRound.number), 0)).where(
+    NegotiationRound.case_id == bindparam("case_id")
+)
+
+
 def record_round(ctx: FireContext) -> None:
     # No autoflush: no round of this case is pending here, and flushing the case now would
     # split the action's one flush in two.
     with ctx.session.no_autoflush:
-        number = (
-            ctx.session.scalar(
-                select(func.coalesce(func.max(NegotiationRound.number), 0)).where(
-                    NegotiationRound.case_id == ctx.case.id
-                )
-            )
-            or 0
-        ) + 1
+        number = (ctx.session.scalar(_LAST_ROUND, {"case_id": ctx.case.id}) or 0) + 1
     v = ctx.values
     ctx.session.add(
         NegotiationRound(
