@@ -1027,7 +1027,7 @@ def _context(
         action=action,
         actor=actor,
         rule_set=get_rule_set(case.jurisdiction),
-        calendar=calendar,
+        calendar_source=calendar,
         now=now,
         today=today,
         event=event,
