@@ -20,6 +20,8 @@ from bargaining.rules.calendar import HolidayCalendar
 from bargaining.rules.jurisdictions import RuleSet, timed_rule
 from bargaining.rules.periods import Period, due_date, end_of_day_utc, window_opens
 
+from .events import link_event
+
 if TYPE_CHECKING:
     from .context import FireContext
     from .spec import Opens
@@ -130,9 +132,9 @@ def open_deadline(ctx: FireContext, opens: Opens) -> Deadline | None:
         period=period_code,
         provisional=provisional,
         on_expiry=opens.on_expiry,
-        opened_by_event=ctx.event,
         created_at=ctx.now,
     )
+    link_event(deadline, "opened_by_event", ctx.event)
     ctx.session.add(deadline)
     ctx.open_deadlines().append(deadline)
     return deadline
@@ -150,7 +152,7 @@ def close_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> list[Deadline]:
     closed = _of_kinds(ctx, kinds)
     for deadline in closed:
         deadline.closed_at = ctx.now
-        deadline.closed_by_event = ctx.event
+        link_event(deadline, "closed_by_event", ctx.event)
     if closed:
         ctx.open_deadlines()[:] = [d for d in ctx.open_deadlines() if d.closed_at is None]
     return closed
@@ -161,14 +163,9 @@ def pause_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
         if deadline.paused_at is not None:
             continue
         deadline.paused_at = ctx.now
-        ctx.session.add(
-            DeadlineSuspension(
-                deadline_id=deadline.id,
-                suspended_on=ctx.today,
-                due_before=deadline.due,
-                suspended_by_event=ctx.event,
-            )
-        )
+        suspension = DeadlineSuspension(deadline_id=deadline.id, suspended_on=ctx.today, due_before=deadline.due)
+        link_event(suspension, "suspended_by_event", ctx.event)
+        ctx.session.add(suspension)
 
 
 def resume_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
@@ -187,7 +184,7 @@ def resume_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
         if suspension is not None:
             suspension.resumed_on = ctx.today
             suspension.due_after = deadline.due
-            suspension.resumed_by_event = ctx.event
+            link_event(suspension, "resumed_by_event", ctx.event)
 
 
 def extend_deadline(ctx: FireContext, kind: str, extra: Period) -> Deadline | None:

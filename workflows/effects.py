@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from bargaining.agreement_text import agreement_text_hash
-from bargaining.models import Agreement, CongressVote, NegotiationRound
+from bargaining.models import Agreement, CongressVote, NegotiationRound, table_of
 from bargaining.rules.congress import evaluate_vote
 
 from .context import FireContext
@@ -86,10 +86,11 @@ def clear_approval(ctx: FireContext) -> None:
         agreement.approved_text_hash = None
 
 
-# Built once: building it cost more than running it.
+# Built once: building them cost more than running them.
 _LAST_ROUND = select(func.coalesce(func.max(NegotiationRound.number), 0)).where(
     NegotiationRound.case_id == bindparam("case_id")
 )
+_INSERT_ROUND = insert(table_of(NegotiationRound))
 
 
 def record_round(ctx: FireContext) -> None:
@@ -98,19 +99,21 @@ def record_round(ctx: FireContext) -> None:
     with ctx.session.no_autoflush:
         number = (ctx.session.scalar(_LAST_ROUND, {"case_id": ctx.case.id}) or 0) + 1
     v = ctx.values
-    ctx.session.add(
-        NegotiationRound(
-            case_id=ctx.case.id,
-            number=number,
-            held_on=v["held_on"],
-            place=v.get("place"),
-            chair_side=v["chair_side"],
-            recorder=v.get("recorder"),
-            attendees=v.get("attendees"),
-            minutes=v["minutes"],
-            outcome=v.get("outcome"),
-            created_at=ctx.now,
-        )
+    # An append-only row nothing else in the action links to: one prebuilt INSERT, not the ORM's flush.
+    ctx.session.connection().execute(
+        _INSERT_ROUND,
+        {
+            "case_id": ctx.case.id,
+            "number": number,
+            "held_on": v["held_on"],
+            "place": v.get("place"),
+            "chair_side": v["chair_side"],
+            "recorder": v.get("recorder"),
+            "attendees": v.get("attendees"),
+            "minutes": v["minutes"],
+            "outcome": v.get("outcome"),
+            "created_at": ctx.now,
+        },
     )
     ctx.computed["round_number"] = number
 

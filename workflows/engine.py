@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Unpack
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from bargaining.models import Case, Document, Event
+from bargaining.models import Case, Document, Event, table_of
 from bargaining.rules.jurisdictions import get_rule_set
 
 from . import deadlines as dl
@@ -28,6 +29,7 @@ from .firing import refusal_reasons as refusal_reasons
 from .registry import Compiled, compiled
 
 FireResult = _FireResult[Case, Event]
+_INSERT_DOCUMENT = insert(table_of(Document))
 
 
 class CaseEngine(Engine[Case, Event, FireContext]):
@@ -53,10 +55,24 @@ class CaseEngine(Engine[Case, Event, FireContext]):
         return write_event(session, case, trigger, **fields)  # looked up here at call time (tests patch it)
 
     def add_document(self, ctx: FireContext, kind: str, title: str, data: dict[str, Any]) -> None:
-        ctx.session.add(
-            Document(
-                case_id=ctx.case.id, kind=kind, title=title, data=data, event=ctx.event, created_at=ctx.now
+        event = ctx.event
+        if event is not None and event.id is not None:
+            # The event is stored already (one action on its own): the document follows it by
+            # id through one prebuilt INSERT, not the ORM's flush.
+            ctx.session.connection().execute(
+                _INSERT_DOCUMENT,
+                {
+                    "case_id": ctx.case.id,
+                    "kind": kind,
+                    "title": title,
+                    "data": data,
+                    "event_id": event.id,
+                    "created_at": ctx.now,
+                },
             )
+            return
+        ctx.session.add(
+            Document(case_id=ctx.case.id, kind=kind, title=title, data=data, event=event, created_at=ctx.now)
         )
 
     def before_transition(self, ctx: FireContext) -> None:

@@ -296,7 +296,10 @@ class Engine(ABC, Generic[S, E, C]):
             reason=reason,
             payload=payload,
             request_id=request_id,
-            flush=False,  # one flush at the end, where documents and deadlines link to it by object
+            # One action: the event row now, so its document can follow by id. Many actions: the
+            # event goes out with their one flush, documents and deadlines linked by object.
+            flush=False,
+            at_once=flush,
         )
         if action.produces_document:
             kind = action.produces_document
