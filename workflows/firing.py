@@ -27,6 +27,7 @@ from .events import EventFields
 from .fields import Field, parse_fields, to_json
 from .registry import Compiled
 from .spec import Action, WorkflowDefinition
+from .versioned import update_versioned
 
 
 class Numbered(Protocol):
@@ -307,7 +308,8 @@ class Engine(ABC, Generic[S, E, C]):
             self.add_document(ctx, kind, definition.documents.get(kind, kind), data)
         self.after_event(ctx)
         if flush:
-            session.flush()
+            update_versioned(session, case)  # the subject's UPDATE without the unit of work
+            session.flush()  # whatever else the action changed (deadlines, the agreement …)
         return FireResult(case, event, from_state, subject.state, ctx.computed)
 
     def record(
