@@ -86,25 +86,29 @@ def clear_approval(ctx: FireContext) -> None:
         agreement.approved_text_hash = None
 
 
-# Built once: building them cost more than running them.
-_LAST_ROUND = select(func.coalesce(func.max(NegotiationRound.number), 0)).where(
-    NegotiationRound.case_id == bindparam("case_id")
+# Built once: building it cost more than running it. The round's number is the case's last plus
+# one, counted by the INSERT itself (the case row is locked for the action: no two rounds race).
+_ROUNDS = table_of(NegotiationRound)
+_INSERT_ROUND = (
+    insert(_ROUNDS)
+    .values(
+        number=select(func.coalesce(func.max(_ROUNDS.c.number), 0) + 1)
+        .where(_ROUNDS.c.case_id == bindparam("round_case_id"))
+        .scalar_subquery()
+    )
+    .returning(_ROUNDS.c.number)
 )
-_INSERT_ROUND = insert(table_of(NegotiationRound))
 
 
 def record_round(ctx: FireContext) -> None:
-    # No autoflush: no round of this case is pending here, and flushing the case now would
-    # split the action's one flush in two.
-    with ctx.session.no_autoflush:
-        number = (ctx.session.scalar(_LAST_ROUND, {"case_id": ctx.case.id}) or 0) + 1
     v = ctx.values
-    # An append-only row nothing else in the action links to: one prebuilt INSERT, not the ORM's flush.
-    ctx.session.connection().execute(
+    # An append-only row nothing else in the action links to: one prebuilt INSERT, not the ORM's
+    # flush (and no autoflush: flushing the case here would split the action's writes).
+    number = ctx.session.connection().execute(
         _INSERT_ROUND,
         {
+            "round_case_id": ctx.case.id,
             "case_id": ctx.case.id,
-            "number": number,
             "held_on": v["held_on"],
             "place": v.get("place"),
             "chair_side": v["chair_side"],
@@ -114,7 +118,7 @@ def record_round(ctx: FireContext) -> None:
             "outcome": v.get("outcome"),
             "created_at": ctx.now,
         },
-    )
+    ).scalar_one()
     ctx.computed["round_number"] = number
 
 
