@@ -136,9 +136,11 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError(f"idle connection is gone: {exc}") from exc
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, *, pool_size: int = 10) -> Database:
+    """``pool_size``: PostgreSQL connections kept open (``Settings.db_pool_size``); up to as many
+    again are opened for a burst and closed after."""
     if url.startswith("sqlite"):
         return Database(url, _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False))
-    engine = create_engine(url)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
     _ping_idle_connections(engine)
     return Database(url, engine, engine)

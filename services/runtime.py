@@ -21,7 +21,8 @@ _LOADED_YEARS = select(func.count(), func.max(CalendarYear.loaded_at))
 
 @lru_cache(maxsize=8)
 def database(url: str | None = None) -> Database:
-    return open_database(url or load_settings().database_url)
+    settings = load_settings()
+    return open_database(url or settings.database_url, pool_size=settings.db_pool_size)
 
 
 def calendar(session: Session, *, cache: bool = True) -> HolidayCalendar:
