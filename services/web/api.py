@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from .. import cases as uc
 from ..queries import case_detail
 from ..workbench import InboxFilter, inbox, open_deadlines
-from .context import RequestContext, api_context
+from .context import RequestContext, as_api_caller
 
+# Every handler is async and hands its work to ``as_api_caller``: the caller is signed in and the
+# use case runs in one trip to the thread pool, not one for a sync dependency and one for a sync
+# handler.
 router = APIRouter(prefix="/api", tags=["api"])
-Ctx = Annotated[RequestContext, Depends(api_context)]
 Limit = Annotated[int, Query(ge=1, le=200, description="每页条数")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="起始位置")]
 
@@ -111,18 +113,21 @@ class Page(BaseModel):
 
 
 @router.get("/me", responses=ERRORS)
-def me(ctx: Ctx) -> dict[str, Any]:
-    return {
-        "username": ctx.username,
-        "name": ctx.display_name,
-        "roles": sorted(ctx.roles),
-        "org": ctx.org_name,
-    }
+async def me(request: Request) -> dict[str, Any]:
+    def work(ctx: RequestContext) -> dict[str, Any]:
+        return {
+            "username": ctx.username,
+            "name": ctx.display_name,
+            "roles": sorted(ctx.roles),
+            "org": ctx.org_name,
+        }
+
+    return await as_api_caller(request, work)
 
 
 @router.get("/cases", response_model=CasePage, responses=ERRORS)
-def list_cases(
-    ctx: Ctx,
+async def list_cases(
+    request: Request,
     limit: Limit = 50,
     offset: Offset = 0,
     stage: Annotated[str | None, Query(max_length=32)] = None,
@@ -146,74 +151,96 @@ def list_cases(
         limit=limit,
         offset=offset,
     )
-    return inbox(ctx.db, ctx.actor, f, now=ctx.now)
+    return await as_api_caller(request, lambda ctx: inbox(ctx.db, ctx.actor, f, now=ctx.now))
 
 
 @router.post("/cases", status_code=201, response_model=CaseSummary, responses=ERRORS)
-def create_case(ctx: Ctx, body: CaseCreate) -> dict[str, Any]:
-    return uc.create_case(ctx.db, ctx.actor, **body.model_dump(), now=ctx.now, request_id=ctx.request_id)
+async def create_case(request: Request, body: CaseCreate) -> dict[str, Any]:
+    def work(ctx: RequestContext) -> dict[str, Any]:
+        return uc.create_case(ctx.db, ctx.actor, **body.model_dump(), now=ctx.now, request_id=ctx.request_id)
+
+    return await as_api_caller(request, work)
 
 
 @router.get("/cases/{ref}", responses=ERRORS)
-def show_case(ctx: Ctx, ref: str) -> dict[str, Any]:
-    return case_detail(ctx.db, ctx.actor, ref[:40], now=ctx.now)
+async def show_case(request: Request, ref: str) -> dict[str, Any]:
+    return await as_api_caller(request, lambda ctx: case_detail(ctx.db, ctx.actor, ref[:40], now=ctx.now))
 
 
 @router.post("/cases/{ref}/actions/{trigger}", response_model=ActionResult, responses=ERRORS)
-def fire(ctx: Ctx, ref: str, trigger: str, body: ActionRequest) -> dict[str, Any]:
-    return uc.fire_action(
-        ctx.db,
-        ctx.actor,
-        ref[:40],
-        trigger[:40],
-        values=dict(body.values),
-        reason=body.reason,
-        expected_version=body.expected_version,
-        now=ctx.now,
-        request_id=ctx.request_id,
-    )
+async def fire(request: Request, ref: str, trigger: str, body: ActionRequest) -> dict[str, Any]:
+    def work(ctx: RequestContext) -> dict[str, Any]:
+        return uc.fire_action(
+            ctx.db,
+            ctx.actor,
+            ref[:40],
+            trigger[:40],
+            values=dict(body.values),
+            reason=body.reason,
+            expected_version=body.expected_version,
+            now=ctx.now,
+            request_id=ctx.request_id,
+        )
+
+    return await as_api_caller(request, work)
 
 
 @router.post("/cases/{ref}/representatives", response_model=CaseSummary, responses=ERRORS)
-def add_representative(ctx: Ctx, ref: str, body: RepresentativeRequest) -> dict[str, Any]:
+async def add_representative(request: Request, ref: str, body: RepresentativeRequest) -> dict[str, Any]:
     data = body.model_dump()
     expected = data.pop("expected_version")
-    return uc.add_representative(
-        ctx.db, ctx.actor, ref[:40], **data, expected_version=expected, now=ctx.now, request_id=ctx.request_id
-    )
+
+    def work(ctx: RequestContext) -> dict[str, Any]:
+        return uc.add_representative(
+            ctx.db, ctx.actor, ref[:40], **data, expected_version=expected, now=ctx.now, request_id=ctx.request_id
+        )
+
+    return await as_api_caller(request, work)
 
 
 @router.put("/cases/{ref}/agreement", responses=ERRORS)
-def set_terms(ctx: Ctx, ref: str, body: TermsRequest) -> dict[str, Any]:
-    return uc.set_agreement_terms(
-        ctx.db,
-        ctx.actor,
-        ref[:40],
-        body.terms,
-        expected_version=body.expected_version,
-        now=ctx.now,
-        request_id=ctx.request_id,
-    )
+async def set_terms(request: Request, ref: str, body: TermsRequest) -> dict[str, Any]:
+    def work(ctx: RequestContext) -> dict[str, Any]:
+        return uc.set_agreement_terms(
+            ctx.db,
+            ctx.actor,
+            ref[:40],
+            body.terms,
+            expected_version=body.expected_version,
+            now=ctx.now,
+            request_id=ctx.request_id,
+        )
+
+    return await as_api_caller(request, work)
 
 
 @router.get("/cases/{ref}/deadlines", response_model=Page, responses=ERRORS)
-def case_deadlines(ctx: Ctx, ref: str, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-    items = case_detail(ctx.db, ctx.actor, ref[:40], now=ctx.now)["deadlines"]
-    return {"total": len(items), "limit": limit, "offset": offset, "items": items[offset : offset + limit]}
+async def case_deadlines(request: Request, ref: str, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    return await as_api_caller(request, lambda ctx: _paged(ctx, ref, "deadlines", limit, offset))
 
 
 @router.get("/cases/{ref}/timeline", response_model=Page, responses=ERRORS)
-def case_timeline(ctx: Ctx, ref: str, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-    items = case_detail(ctx.db, ctx.actor, ref[:40], now=ctx.now)["timeline"]
+async def case_timeline(request: Request, ref: str, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    return await as_api_caller(request, lambda ctx: _paged(ctx, ref, "timeline", limit, offset))
+
+
+def _paged(ctx: RequestContext, ref: str, part: str, limit: int, offset: int) -> dict[str, Any]:
+    items = case_detail(ctx.db, ctx.actor, ref[:40], now=ctx.now)[part]
     return {"total": len(items), "limit": limit, "offset": offset, "items": items[offset : offset + limit]}
 
 
 @router.get("/cases/{ref}/diagram", responses=ERRORS)
-def case_diagram(ctx: Ctx, ref: str) -> dict[str, Any]:
-    detail = case_detail(ctx.db, ctx.actor, ref[:40], now=ctx.now)
-    return {"state": detail["state"], "format": "mermaid", "diagram": detail["diagram"]}
+async def case_diagram(request: Request, ref: str) -> dict[str, Any]:
+    def work(ctx: RequestContext) -> dict[str, Any]:
+        detail = case_detail(ctx.db, ctx.actor, ref[:40], now=ctx.now)
+        return {"state": detail["state"], "format": "mermaid", "diagram": detail["diagram"]}
+
+    return await as_api_caller(request, work)
 
 
 @router.get("/deadlines", response_model=Page, responses=ERRORS)
-def deadlines(ctx: Ctx, limit: Limit = 50, offset: Offset = 0, overdue: bool = False) -> dict[str, Any]:
-    return open_deadlines(ctx.db, ctx.actor, overdue=overdue, limit=limit, offset=offset, now=ctx.now)
+async def deadlines(request: Request, limit: Limit = 50, offset: Offset = 0, overdue: bool = False) -> dict[str, Any]:
+    return await as_api_caller(
+        request,
+        lambda ctx: open_deadlines(ctx.db, ctx.actor, overdue=overdue, limit=limit, offset=offset, now=ctx.now),
+    )

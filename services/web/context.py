@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from bargaining.actors import Actor
 from bargaining.config import Settings
@@ -128,6 +131,18 @@ def api_context(request: Request) -> RequestContext:
     ):
         raise CsrfRefused("缺少或错误的 CSRF 令牌。")
     return ctx
+
+
+T = TypeVar("T")
+
+
+async def as_api_caller(request: Request, work: Callable[[RequestContext], T]) -> T:
+    """Sign the API's caller in (``api_context``) and run ``work`` for them, in one worker thread.
+
+    As a sync dependency before a sync handler, signing in cost a trip to the thread pool of its
+    own: two hand-offs and wake-ups per request instead of one.
+    """
+    return await run_in_threadpool(lambda: work(api_context(request)))
 
 
 async def check_form_csrf(request: Request, ctx: RequestContext) -> dict[str, str]:
