@@ -58,6 +58,8 @@ class Database:
     url: str
     write_engine: Engine
     read_engine: Engine
+    # PostgreSQL: the same server, connections kept in autocommit, for ``single_read``.
+    autocommit_engine: Engine | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -85,11 +87,13 @@ class Database:
         """A connection for one SELECT that needs no transaction of its own (sign-in, on every request).
 
         On PostgreSQL it runs in autocommit: no BEGIN and COMMIT round trips around it, and no
-        ROLLBACK either (which would make psycopg forget its prepared statements). On SQLite,
-        where those cost no round trip, it is an ordinary read transaction.
+        ROLLBACK either (which would make psycopg forget its prepared statements). Its connections
+        come from a pool of their own that stays in autocommit, rather than switching a
+        transactional one there and back for each request. On SQLite, where BEGIN and COMMIT cost
+        no round trip, it is an ordinary read transaction.
         """
-        if self.is_postgres:
-            with self.read_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if self.autocommit_engine is not None:
+            with self.autocommit_engine.connect() as conn:
                 yield conn
         else:
             with self.read_engine.connect() as conn:
@@ -100,6 +104,8 @@ class Database:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+        if self.autocommit_engine is not None:
+            self.autocommit_engine.dispose()
 
 
 # A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out.
@@ -142,5 +148,7 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
     if url.startswith("sqlite"):
         return Database(url, _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False))
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
-    _ping_idle_connections(engine)
-    return Database(url, engine, engine)
+    autocommit = create_engine(url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT")
+    for each in (engine, autocommit):
+        _ping_idle_connections(each)
+    return Database(url, engine, engine, autocommit)

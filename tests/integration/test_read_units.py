@@ -54,3 +54,11 @@ def test_a_read_unit_that_flushed_is_rolled_back(db: Database) -> None:
         uow.session.flush()
     with unit_of_work(db, write=False) as uow:
         assert uow.session.scalar(select(OrgUnit.name).where(OrgUnit.code == code)) == "读事务测试"
+
+
+def test_a_single_read_runs_in_autocommit_on_postgres_and_leaves_the_pool_transactional(pg_db: Database) -> None:
+    with pg_db.single_read() as conn:  # sign-in's statement: no BEGIN and COMMIT round trips
+        assert conn.connection.dbapi_connection.autocommit is True
+        assert conn.execute(select(func.count(OrgUnit.id))).scalar_one() >= 0
+    with unit_of_work(pg_db) as uow:  # units of work keep their transactions
+        assert uow.session.connection().connection.dbapi_connection.autocommit is False
