@@ -42,14 +42,24 @@ CSP = (
 )
 
 
+SECURITY_HEADERS = (
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+)
+NO_STORE = ("cache-control", "no-store")  # everything but /static
+# As ASGI sends them, built once (every response carries them).
+_RAW_HEADERS = tuple((k.encode(), v.encode()) for k, v in SECURITY_HEADERS)
+_RAW_NO_STORE = (NO_STORE[0].encode(), NO_STORE[1].encode())
+
+
 def _set_security_headers(headers: MutableHeaders, path: str) -> None:
-    headers["Content-Security-Policy"] = CSP
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "same-origin"
-    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    for name, value in SECURITY_HEADERS:
+        headers[name] = value
     if not path.startswith("/static"):
-        headers["Cache-Control"] = "no-store"
+        headers[NO_STORE[0]] = NO_STORE[1]
 
 
 def _security_headers(request: Request, response: Response) -> Response:
@@ -73,15 +83,18 @@ class ResponseHeaders:
             await self.app(scope, receive, send)
             return
         request = Request(scope)  # shares the scope's state with the handlers' requests
-        rid = request_id(request)
+        added = [*_RAW_HEADERS, (b"x-request-id", request_id(request).encode("latin-1"))]
+        if not scope["path"].startswith("/static"):
+            added.append(_RAW_NO_STORE)
+        replaced = {name for name, _ in added}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if message["status"] in (403, 404):
                     _log_refusal(request, f"HTTP {message['status']}")
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-Id"] = rid
-                _set_security_headers(headers, request.url.path)
+                # Ours replace any the response set itself under the same names.
+                kept = [h for h in message.get("headers", ()) if h[0].lower() not in replaced]
+                message["headers"] = kept + added
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -388,6 +388,11 @@ def test_security_headers_on_pages_api_errors_redirects_and_static(sqlite_web: W
         _check_headers(response, where)
     assert responses["inbox"].headers.get("cache-control") == "no-store"
     assert responses["api"].headers.get("cache-control") == "no-store"
+    for where, response in responses.items():  # set once, not beside a value of the response's own
+        for name in ("content-security-policy", "x-frame-options", "x-request-id"):
+            assert len(response.headers.get_list(name)) == 1, (where, name)
+    echoed = anonymous.get("/api/me", headers={**token, "X-Request-Id": "trace-42"})
+    assert echoed.headers["x-request-id"] == "trace-42"  # a caller's request id comes back
 
 
 def test_security_headers_on_an_internal_error(sqlite_web: WebWorld) -> None:
