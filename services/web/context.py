@@ -105,8 +105,7 @@ def resolve(request: Request, *, allow_token: bool) -> RequestContext:
         now=now,
         role_labels=[ROLE_LABELS.get(r, r) for r in sorted(holder.roles)],
     )
-    last = holder.last_seen_at
-    if last is None or now - last >= security.LAST_SEEN_GRANULARITY:
+    if holder.activity_due(now):
         with unit_of_work(db) as uow:
             if via_token:
                 security.touch_token(uow.session, holder, now)

@@ -130,6 +130,11 @@ class Holder:
     expires_at: datetime | None  # sessions only
     csrf_token: str | None  # sessions only
 
+    def activity_due(self, now: datetime) -> bool:
+        """Whether to record activity now (``touch_session``/``touch_token``): at most once a minute,
+        so most requests' sign-in stays a read."""
+        return self.last_seen_at is None or now - self.last_seen_at >= LAST_SEEN_GRANULARITY
+
 
 def _holder_query(kind: type[Credential]) -> Select[Any]:
     """The credential with its user, the user's unit and roles (a row per role), in one statement.
@@ -193,9 +198,8 @@ def _holder(s: Session | Connection, kind: type[Credential], token_hash: str) ->
 
 
 def touch_session(s: Session, holder: Holder, now: datetime) -> None:
-    """Record activity at most once a minute, so reads stay reads."""
-    if holder.last_seen_at is None or now - holder.last_seen_at >= LAST_SEEN_GRANULARITY:
-        s.execute(update(WebSession).where(WebSession.id == holder.credential_id).values(last_seen_at=now))
+    """Record the session's activity (when ``holder.activity_due(now)``)."""
+    s.execute(update(WebSession).where(WebSession.id == holder.credential_id).values(last_seen_at=now))
 
 
 def close_session(s: Session, settings: Settings, token: str, now: datetime) -> None:
@@ -230,8 +234,8 @@ def token_user(s: Session | Connection, settings: Settings, token: str) -> Holde
 
 
 def touch_token(s: Session, holder: Holder, now: datetime) -> None:
-    if holder.last_seen_at is None or now - holder.last_seen_at >= LAST_SEEN_GRANULARITY:
-        s.execute(update(ApiToken).where(ApiToken.id == holder.credential_id).values(last_used_at=now))
+    """Record the token's use (when ``holder.activity_due(now)``)."""
+    s.execute(update(ApiToken).where(ApiToken.id == holder.credential_id).values(last_used_at=now))
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:
