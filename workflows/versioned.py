@@ -44,10 +44,9 @@ def update_versioned(session: Session, row: Any) -> bool:
     result = session.connection().execute(_statement(mapper, changed), params)
     if result.rowcount != 1:
         raise StaleDataError(f"{mapper.class_.__name__} {state.identity[0]} was changed by someone else")
-    for key in changed:
-        set_committed_value(row, key, getattr(row, key))
     set_committed_value(row, version_key, new_version)
-    # What the flush does to a row it wrote: no pending changes, and out of the session's dirty set.
+    # What the flush does to a row it wrote: every value as it stands now committed, no pending
+    # changes, and out of the session's dirty set.
     state._commit_all(state.dict, session.identity_map)
     return True
 
