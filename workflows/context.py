@@ -33,7 +33,8 @@ class ActionContext(ABC, Generic[S, E]):
     definition: WorkflowDefinition
     action: Action
     actor: Actor
-    # The holiday calendar, or how to get it when a guard or effect first computes a date.
+    # The holiday calendar, or how to get it when a guard or effect first computes a date: a
+    # callable that loads it once (``services.runtime.calendar_loader``) and is asked each time.
     calendar_source: HolidayCalendar | Callable[[], HolidayCalendar]
     now: datetime
     today: date  # the legal date in China Standard Time
@@ -48,7 +49,7 @@ class ActionContext(ABC, Generic[S, E]):
     @property
     def calendar(self) -> HolidayCalendar:
         source = self.calendar_source
-        return source if isinstance(source, HolidayCalendar) else self._cached("calendar", source)
+        return source if isinstance(source, HolidayCalendar) else source()
 
     def _cached(self, key: str, load: Callable[[], T]) -> T:
         """``load()`` once per firing: guards and effects share what they read."""
