@@ -55,10 +55,14 @@ _RAW_HEADERS = tuple((k.encode(), v.encode()) for k, v in SECURITY_HEADERS)
 _RAW_NO_STORE = (NO_STORE[0].encode(), NO_STORE[1].encode())
 
 
+def _no_store(path: str) -> bool:
+    return not path.startswith("/static")
+
+
 def _set_security_headers(headers: MutableHeaders, path: str) -> None:
     for name, value in SECURITY_HEADERS:
         headers[name] = value
-    if not path.startswith("/static"):
+    if _no_store(path):
         headers[NO_STORE[0]] = NO_STORE[1]
 
 
@@ -84,7 +88,7 @@ class ResponseHeaders:
             return
         request = Request(scope)  # shares the scope's state with the handlers' requests
         added = [*_RAW_HEADERS, (b"x-request-id", request_id(request).encode("latin-1"))]
-        if not scope["path"].startswith("/static"):
+        if _no_store(scope["path"]):
             added.append(_RAW_NO_STORE)
         replaced = {name for name, _ in added}
 
