@@ -393,6 +393,11 @@ def run_phase(
     return phase
 
 
+def warm_up(db: Database, server: Server, script: Path, cases_file: Path) -> None:
+    """Every worker's first transitions, not measured (imports, compiled statements, pools)."""
+    run_phase(db, server, script, cases_file, name="warm-up", connections=4, duration=3, mode="transitions")
+
+
 def transitions_phase(
     db: Database,
     server: Server,
@@ -569,11 +574,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             cases_file = work / "cases.txt"
             ids = [c[0] for c in load_cases]
-            # warm-up: every worker's first transitions (imports, compiled statements, the calendar)
             write_cases(cases_file, db, ids, tokens)
-            run_phase(
-                db, server, script, cases_file, name="warm-up", connections=4, duration=3, mode="transitions"
-            )
+            warm_up(db, server, script, cases_file)
             for c in levels:
                 if not args.no_baselines:
                     for name, path in (("GET /healthz", "/healthz"), ("GET /api/me", "/api/me")):
@@ -620,16 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_baselines:
             floor = Server(db.url, args.workers, work / "floor.log", floor=True)
             try:
-                run_phase(
-                    db,
-                    floor,
-                    script,
-                    cases_file,
-                    name="warm-up",
-                    connections=4,
-                    duration=3,
-                    mode="transitions",
-                )
+                warm_up(db, floor, script, cases_file)
                 for c in levels:
                     p = transitions_phase(
                         db,
