@@ -16,11 +16,11 @@ from bargaining.errors import NotFound
 from bargaining.models import Case, Enterprise, OrgUnit
 
 
-def visible_cases(actor: Actor) -> Select[tuple[Case]]:
+def visible_cases(actor: Actor) -> Select[Case]:
     return _scoped_cases(actor.org_path)
 
 
-def _scoped_cases(org_path: str | BindParameter[str] | None) -> Select[tuple[Case]]:
+def _scoped_cases(org_path: str | BindParameter[str] | None) -> Select[Case]:
     query = select(Case)
     if org_path is not None:
         # A semi-join on the subtree's units, not a JOIN: a list of a city's cases can then walk
@@ -29,7 +29,7 @@ def _scoped_cases(org_path: str | BindParameter[str] | None) -> Select[tuple[Cas
     return query
 
 
-def visible_enterprises(actor: Actor) -> Select[tuple[Enterprise]]:
+def visible_enterprises(actor: Actor) -> Select[Enterprise]:
     query = select(Enterprise)
     if actor.org_path is not None:
         query = query.join(OrgUnit, OrgUnit.id == Enterprise.org_unit_id).where(
@@ -38,11 +38,11 @@ def visible_enterprises(actor: Actor) -> Select[tuple[Enterprise]]:
     return query
 
 
-def visible_org_units(actor: Actor) -> Select[tuple[OrgUnit]]:
+def visible_org_units(actor: Actor) -> Select[OrgUnit]:
     return _units_under(actor.org_path)
 
 
-def _units_under(org_path: str | BindParameter[str] | None) -> Select[tuple[OrgUnit]]:
+def _units_under(org_path: str | BindParameter[str] | None) -> Select[OrgUnit]:
     """The org units of the subtree at ``org_path`` (None: all of them); the value may be bound."""
     query = select(OrgUnit)
     if org_path is not None:
@@ -65,7 +65,7 @@ def get_case(session: Session, actor: Actor, ref: str | int, *, for_update: bool
 
 
 @lru_cache(maxsize=8)
-def _case_query(scoped: bool, by_id: bool, lock: bool) -> Select[tuple[Case]]:
+def _case_query(scoped: bool, by_id: bool, lock: bool) -> Select[Case]:
     """``get_case``'s statement, built once per shape with the values bound: it runs on every action
     and page of a case, and building it cost more than running it."""
     query = _scoped_cases(bindparam("org_path", type_=String) if scoped else None)
