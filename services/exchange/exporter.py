@@ -12,13 +12,13 @@ entry into force).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Select, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from bargaining.actors import Actor
 from bargaining.db import Database
@@ -32,6 +32,7 @@ from .tabular import file_format, write_table
 
 Progress = Callable[[str, int, int | None], None]
 BATCH = 2000
+Ts = TypeVarTuple("Ts")
 
 # Event trigger -> (payload date field, export column); only these come from events.
 EVENT_DATES = {
@@ -42,7 +43,7 @@ EVENT_DATES = {
 }
 
 
-def _region_units(session: Session, actor: Actor, region: str | None) -> Select[tuple[int]]:
+def _region_units(session: Session, actor: Actor, region: str | None) -> Select[int]:
     units = visible_org_units(actor)
     if region:
         unit = session.scalar(units.where(OrgUnit.code == region.strip()))
@@ -52,7 +53,9 @@ def _region_units(session: Session, actor: Actor, region: str | None) -> Select[
     return units.with_only_columns(OrgUnit.id)
 
 
-def _batches(session: Session, query: Select[Any], key: Any) -> Iterator[list[Any]]:
+def _batches(
+    session: Session, query: Select[int, *Ts], key: QueryableAttribute[int]
+) -> Iterator[Sequence[Row[int, *Ts]]]:
     """Keyset pagination over ``key`` (an integer id), so memory stays flat on any size."""
     last = 0
     while True:
@@ -171,6 +174,7 @@ def _event_dates(session: Session, case_ids: list[int]) -> dict[int, dict[str, A
     ):
         if trigger == "record_congress_vote" and to_state != "awaiting_signature":
             continue
+        assert case_id is not None  # selected by Event.case_id IN (...)
         field_name, column = EVENT_DATES[trigger]
         value = (payload or {}).get(field_name)
         if value:

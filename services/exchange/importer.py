@@ -32,6 +32,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg.errors import UniqueViolation
 from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
@@ -41,7 +42,17 @@ from bargaining.actors import Actor
 from bargaining.agreement_text import agreement_text_hash
 from bargaining.db import Database
 from bargaining.errors import ValidationError
-from bargaining.models import Agreement, Case, Enterprise, OrgUnit, Representative, Sector, User, UserRole
+from bargaining.models import (
+    Agreement,
+    Case,
+    Enterprise,
+    OrgUnit,
+    Representative,
+    Sector,
+    User,
+    UserRole,
+    table_of,
+)
 from bargaining.rules.jurisdictions import get_rule_set
 from bargaining.rules.periods import legal_date
 from bargaining.rules.uscc import InvalidCreditCode, validate_credit_code
@@ -340,7 +351,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         raw = connection.connection.dbapi_connection
-        assert raw is not None
+        assert isinstance(raw, psycopg.Connection)
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row([row[n] for n in names])
@@ -504,7 +515,7 @@ def import_enterprises(
                 for chunk in _chunks(again, 5000):
                     bulk_insert(
                         s,
-                        Enterprise.__table__,
+                        table_of(Enterprise),
                         [
                             {k: v for k, v in row.items() if k != "_row"} | {"created_at": now}
                             for row in chunk
@@ -567,8 +578,8 @@ def import_representatives(
             ref = number or f"code:{code}"
             if ref not in cases_by_ref:
                 if number:
-                    found = s.scalar(visible_cases(actor).where(Case.number == number))
-                    cases_by_ref[ref] = found if found is not None else "找不到该协商编号，或您无权查看"
+                    hit = s.scalar(visible_cases(actor).where(Case.number == number))
+                    cases_by_ref[ref] = hit if hit is not None else "找不到该协商编号，或您无权查看"
                 else:
                     matches = list(
                         s.scalars(
@@ -818,6 +829,7 @@ def import_cases(
                                         Agreement.term_end.is_not(None),
                                     )
                                 )
+                                if a is not None and b is not None  # never NULL (above); narrows the type
                             ]
                     enterprise = enterprises[code]
                     if enterprise is None:

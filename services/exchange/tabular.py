@@ -118,7 +118,7 @@ def detect_encoding(path: Path) -> str:
         if f.read(3) == codecs.BOM_UTF8:
             return "utf-8-sig"
         f.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
+        decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")()
         try:
             while chunk := f.read(1 << 20):
                 decoder.decode(chunk)
@@ -151,6 +151,7 @@ def open_table(path: Path, columns: tuple[Column, ...]) -> Iterator[Sheet]:
     fmt = file_format(path)
     if not path.is_file():
         raise TableError(f"找不到文件 {path}。")
+    total: int | None  # Sheet.total_rows
     if fmt == "csv":
         encoding = detect_encoding(path)
         with path.open(encoding=encoding, newline="") as f:
