@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -315,6 +316,13 @@ def _latest_document(session: Session, case: Case, kind: str, as_of: datetime) -
     )
 
 
+def _values(data: Mapping[str, object] | None) -> dict[str, Any]:
+    """A copy of the form values a document recorded (firing stores them as a JSON object)."""
+    values = (data or {}).get("values") or {}
+    assert isinstance(values, dict)
+    return dict(values)
+
+
 def _event_payload(session: Session, case: Case, trigger: str, as_of: datetime) -> dict[str, Any]:
     event = session.scalar(
         select(Event)
@@ -362,7 +370,7 @@ def build_context(
         raise NotFound("协商所属的工会组织不存在。")
     rule = get_rule_set(case.jurisdiction)
     data = dict(document.data) if document is not None else {}
-    values = dict(data.get("values") or {})
+    values = _values(data)
     parties = _parties(session, case, enterprise, org)
     representatives = _representatives(session, case, as_of)
     chiefs = {
@@ -499,9 +507,9 @@ def _kind_specific(
             sender = values.get("from_side") or "worker"
         else:
             offer = _latest_document(session, case, "offer_letter", as_of)
-            offered_by = ((offer.data or {}).get("values") or {}).get("from_side") if offer else None
+            offered_by = _values(offer.data).get("from_side") if offer else None
             sender = "employer" if offered_by == "worker" else "worker"
-            ctx["offer"] = dict((offer.data or {}).get("values") or {}) if offer else {}
+            ctx["offer"] = _values(offer.data) if offer else {}
         receiver = "employer" if sender == "worker" else "worker"
         ctx["letter"] = {"from": sender, "to": receiver}
     elif kind == "minutes":
@@ -514,13 +522,15 @@ def _kind_specific(
         found = session.scalar(query.order_by(NegotiationRound.number.desc()).limit(1))
         ctx["round"] = _round(found) if found is not None else None
     elif kind == "congress_resolution":
-        query = select(CongressVote).where(CongressVote.case_id == case.id, CongressVote.created_at <= as_of)
+        vote_query = select(CongressVote).where(
+            CongressVote.case_id == case.id, CongressVote.created_at <= as_of
+        )
         code = str(values.get("enterprise") or "").strip().upper()
         voter = session.scalar(select(Enterprise).where(Enterprise.credit_code == code)) if code else None
         if voter is not None:  # a sector agreement approved enterprise by enterprise
-            query = query.where(CongressVote.enterprise_id == voter.id)
+            vote_query = vote_query.where(CongressVote.enterprise_id == voter.id)
             ctx["voter"] = {"name": voter.name, "credit_code": voter.credit_code}
-        vote = session.scalar(query.order_by(CongressVote.id.desc()).limit(1))
+        vote = session.scalar(vote_query.order_by(CongressVote.id.desc()).limit(1))
         ctx["vote"] = _vote(vote) if vote is not None else None
         sector_congress = case.kind == "sector" and voter is None
         ctx["congress_name"] = "行业职工代表大会" if sector_congress else "职工代表大会"
@@ -553,7 +563,7 @@ def _kind_specific(
         )
     elif kind == "review_opinion":
         filing = _latest_document(session, case, "filing_form", as_of)
-        filed = dict((filing.data or {}).get("values") or {}) if filing else {}
+        filed = _values(filing.data) if filing else {}
         ctx["filing"] = {
             "filed_on": filed.get("filed_on", ""),
             "received_on": filed.get("received_on") or filed.get("filed_on", ""),

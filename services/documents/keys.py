@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, mldsa, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -43,6 +43,17 @@ INDEX = "index.json"
 CA_YEARS = 10
 PERSON_YEARS = 3
 CRL_DAYS = 365
+# The classes of CertificateIssuerPrivateKeyTypes: the keys that can sign a certificate or a CRL.
+ISSUER_KEY_TYPES = (
+    ed25519.Ed25519PrivateKey,
+    ed448.Ed448PrivateKey,
+    rsa.RSAPrivateKey,
+    dsa.DSAPrivateKey,
+    ec.EllipticCurvePrivateKey,
+    mldsa.MLDSA44PrivateKey,
+    mldsa.MLDSA65PrivateKey,
+    mldsa.MLDSA87PrivateKey,
+)
 
 
 class KeysMissing(ValidationError):
@@ -273,7 +284,7 @@ def _write_crl(directory: Path, ca: x509.Certificate, ca_key: CertificateIssuerP
         .next_update(now + timedelta(days=CRL_DAYS))
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )  # type: ignore[arg-type]
+        )
         .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -289,10 +300,19 @@ def _refresh_crl(directory: Path, secret: bytes) -> None:
         if next_update is not None and next_update > datetime.now(UTC) + timedelta(days=1):
             return
     ca = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
-    ca_key = serialization.load_pem_private_key(
+    _write_crl(directory, ca, _ca_key(directory, secret))
+
+
+def _ca_key(directory: Path, secret: bytes) -> CertificateIssuerPrivateKeyTypes:
+    key = serialization.load_pem_private_key(
         (directory / "ca.key.pem").read_bytes(), password=secret, unsafe_skip_rsa_key_validation=True
     )
-    _write_crl(directory, ca, ca_key)  # type: ignore[arg-type]
+    if not isinstance(key, ISSUER_KEY_TYPES):
+        # What signing a certificate or CRL with it would raise.
+        raise TypeError(
+            "Key must be an rsa, dsa, ec, ed25519, ed448, ml-dsa-44, ml-dsa-65, or ml-dsa-87 private key."
+        )
+    return key
 
 
 def require_ca(directory: Path | None = None) -> Path:
@@ -349,9 +369,7 @@ def ensure_people(people: Sequence[tuple[str, str, str]]) -> list[tuple[PersonKe
             return [(f, False) for f in found if f is not None]
         secret, _source = passphrase(directory)
         ca = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
-        ca_key = serialization.load_pem_private_key(
-            (directory / "ca.key.pem").read_bytes(), password=secret, unsafe_skip_rsa_key_validation=True
-        )
+        ca_key = _ca_key(directory, secret)
         _refresh_crl(directory, secret)
         results: list[tuple[PersonKey, bool]] = []
         for person_key, name, organisation in people:
@@ -368,8 +386,8 @@ def ensure_people(people: Sequence[tuple[str, str, str]]) -> list[tuple[PersonKe
                 .add_extension(_key_usage(sign=True), critical=True)
                 .add_extension(
                     x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-                )  # type: ignore[arg-type]
-                .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+                )
+                .sign(ca_key, hashes.SHA256())
             )
             people_dir = directory / "people"
             people_dir.mkdir(exist_ok=True, mode=0o700)

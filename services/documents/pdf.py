@@ -28,11 +28,11 @@ from bargaining.errors import ValidationError
 CSS_PX_TO_PT = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is points (1/72 in)
 
 
-class ForbiddenResource(FatalURLFetchingError):
+class ForbiddenResource(FatalURLFetchingError):  # type: ignore[misc]  # weasyprint ships no type hints
     """A template (or injected markup) asked for something outside the templates directory."""
 
 
-class ProjectFetcher(URLFetcher):
+class ProjectFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint ships no type hints
     """Serves ``file:`` URLs inside ``root`` and nothing else."""
 
     def __init__(self, root: Path):
@@ -231,4 +231,5 @@ def render(
 
 def render_bare(html: str, base_dir: Path) -> bytes:
     """WeasyPrint with its defaults (the benchmarks' baseline)."""
-    return weasyprint.HTML(string=html, base_url=base_dir.resolve().as_uri() + "/").write_pdf()
+    pdf: bytes = weasyprint.HTML(string=html, base_url=base_dir.resolve().as_uri() + "/").write_pdf()
+    return pdf

@@ -122,7 +122,7 @@ class BuiltinTestSigner:
         self.directory = keys.require_ca(directory or keys.keys_dir())
         self._secret: bytes | None = None
         self._keys: dict[Path, Any] = {}  # decrypted once per process
-        self._tsa: Any = None
+        self._tsa: TimeStamper | None = None
         self._ca_cert: Any = None
 
     def _key(self, path: Path) -> Any:
@@ -173,7 +173,7 @@ class BuiltinTestSigner:
 
         url = settings.load().tsa_url
         if url:
-            return HTTPTimeStamper(url)  # type: ignore[no-any-return]
+            return HTTPTimeStamper(url)
         if self._tsa is None:
             self._tsa = _test_tsa(
                 load_cert_from_pemder(str(self.directory / "tsa.pem")),
@@ -222,7 +222,7 @@ def _signing_certificate_v2(certificate_der: bytes) -> bytes:
     return as_signing_certificate_v2(x509.Certificate.load(certificate_der)).dump()  # type: ignore[no-any-return]
 
 
-def _test_tsa(cert: Any, key: Any, certs: Any) -> Any:
+def _test_tsa(cert: Any, key: Any, certs: Any) -> TimeStamper:
     """pyHanko's in-process RFC 3161 time-stamping authority, signing with a key parsed once.
 
     (``DummyTimeStamper`` re-parses its RSA key for every token, about 45 ms; pinned to pyHanko
@@ -231,14 +231,19 @@ def _test_tsa(cert: Any, key: Any, certs: Any) -> Any:
     """
     from asn1crypto import cms
     from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
     from pyhanko.sign import general
-    from pyhanko.sign.general import get_pyca_cryptography_hash, simple_cms_attribute
+    from pyhanko.sign.general import simple_cms_attribute
     from pyhanko.sign.timestamps import DummyTimeStamper
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-    private = serialization.load_der_private_key(
+    loaded = serialization.load_der_private_key(
         key.dump(), password=None, unsafe_skip_rsa_key_validation=True
     )
+    if not isinstance(loaded, rsa.RSAPrivateKey):  # keys.init_keys makes the test TSA's key RSA
+        raise TypeError(f"the test TSA's key must be an RSA key, not {type(loaded).__name__}")
+    private: rsa.RSAPrivateKey = loaded  # (the narrowing does not reach into the class below)
     signing_certificate = simple_cms_attribute(
         "signing_certificate", general.as_signing_certificate(cert)
     ).dump()
@@ -255,7 +260,7 @@ def _test_tsa(cert: Any, key: Any, certs: Any) -> Any:
                     simple_cms_attribute("message_digest", digest.finalize()),
                 ]
             )
-            signature = private.sign(  # type: ignore[union-attr, call-arg]
+            signature = private.sign(
                 signed_attrs.dump(), PKCS1v15(), get_pyca_cryptography_hash(md_algorithm.upper())
             )
             return signature, signed_attrs
@@ -434,7 +439,8 @@ def _whole_font_factory() -> Any:
                 cidfont._font_descriptor[generic.pdf_name("/FontFile3")] = reference
                 return reference
 
-            cidfont.set_font_file = set_font_file
+            # This one font object's method is replaced on purpose (see the docstring).
+            cidfont.set_font_file = set_font_file  # type: ignore[method-assign, assignment]
             return engine
 
     return WholeFontFactory
@@ -480,9 +486,10 @@ def sign_pdf(
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     for party in parties:
         page, x1, y1, x2, y2 = anchors[party.field_name]
-        fields.append_signature_field(
-            writer, fields.SigFieldSpec(party.field_name, on_page=page, box=(x1, y1, x2, y2))
-        )
+        # pyHanko annotates the box as ints but writes any numbers (as FloatObject): the layout's are floats.
+        box = (x1, y1, x2, y2)
+        spec = fields.SigFieldSpec(party.field_name, on_page=page, box=box)  # type: ignore[arg-type]
+        fields.append_signature_field(writer, spec)
     buffer = io.BytesIO()
     writer.write(buffer)
     data = buffer.getvalue()

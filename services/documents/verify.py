@@ -137,11 +137,8 @@ def _check_signatures(reader: Any, report: VerificationReport) -> None:
         issuer_cn = _cn(cert.issuer)
         unit = cert.subject.native.get("organizational_unit_name") or ""
         units = unit if isinstance(unit, list) else [unit]
-        chain_fingerprints = {
-            hashlib.sha256(c.dump()).hexdigest()
-            for path in ([status.validation_path] if getattr(status, "validation_path", None) else [])
-            for c in path
-        }
+        chain = status.validation_path
+        chain_fingerprints = {hashlib.sha256(c.dump()).hexdigest() for c in chain} if chain else set()
         is_test = keys.TEST_UNIT in units or (test_ca is not None and test_ca in chain_fingerprints)
         modification = status.modification_level.name if status.modification_level is not None else "NONE"
         changed = (not status.intact) or modification not in ACCEPTED_LATER
