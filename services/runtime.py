@@ -32,7 +32,7 @@ def calendar(session: Session, *, cache: bool = True) -> HolidayCalendar:
     (count and latest load time), so a year loaded by any process is used at once by all of them.
     ``cache=False`` builds from what this session has flushed (e.g. an uncommitted load) without keeping it.
     """
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     # No autoflush: an action may ask for the calendar half-way, with its writes still pending.
     with session.no_autoflush:
         fingerprint = tuple(session.execute(_LOADED_YEARS).one())

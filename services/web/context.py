@@ -84,7 +84,7 @@ def resolve(request: Request, *, allow_token: bool) -> RequestContext:
         with db.single_read() as conn:
             if via_token:
                 holder = security.token_user(conn, settings, bearer[7:].strip())
-            else:
+            elif token:
                 holder = security.session_user(conn, settings, token, now)
     if holder is None:
         raise NeedsSignIn("请先登录。" if not via_token else "API 令牌无效或已撤销。")

@@ -67,6 +67,8 @@ def svg(definition: WorkflowDefinition, current: str, passed: set[str] | None = 
 
 def _edge(a: tuple[int, int], b: tuple[int, int], label: str) -> str:
     (ax, ay), (bx, by) = a, b
+    x1: float  # ints on a row, halves between rows
+    x2: float
     if ay == by:
         if bx > ax:
             x1, x2 = ax + W, bx

@@ -136,7 +136,7 @@ class Holder:
         return self.last_seen_at is None or now - self.last_seen_at >= LAST_SEEN_GRANULARITY
 
 
-def _holder_query(kind: type[Credential]) -> Select[Any]:
+def _holder_query(kind: type[Credential]) -> Select[*tuple[Any, ...]]:
     """The credential with its user, the user's unit and roles (a row per role), in one statement.
 
     Columns, not entities: every request signs in, and loading ORM objects for it cost twice the
@@ -164,7 +164,10 @@ def _holder_query(kind: type[Credential]) -> Select[Any]:
     )
 
 
-_HOLDER_QUERIES: dict[type[Any], Select[Any]] = {kind: _holder_query(kind) for kind in (WebSession, ApiToken)}
+_HOLDER_QUERIES: dict[type[WebSession | ApiToken], Select[*tuple[Any, ...]]] = {
+    WebSession: _holder_query(WebSession),
+    ApiToken: _holder_query(ApiToken),
+}
 
 
 def session_user(s: Session | Connection, settings: Settings, token: str, now: datetime) -> Holder | None:
