@@ -173,6 +173,7 @@ def _fire_by_system(
     fired: list[tuple[int, int]] = []
 
     def fire(deadline: Deadline, *, together: bool) -> Any:
+        assert deadline.fire_at is not None  # picked by fire_at <= now (_due_query); never set back to NULL
         return engine.fire(
             s,
             cases[deadline.case_id],
