@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import (
     CTE,
     ColumnElement,
+    FromClause,
     Select,
     and_,
     exists,
@@ -78,6 +79,7 @@ STAGE_FLAGS: tuple[tuple[str, str, str | None], ...] = (
 STAGE_FLAG_NAMES = tuple(name for name, _trigger, _to in STAGE_FLAGS)
 
 Part = Literal["all", "counted", "missing"]
+Rows = Select[*tuple[Any, ...]]  # a SELECT of any columns (a population, the details of a page)
 
 
 # ---- the report's shape -----------------------------------------------------------------------------
@@ -290,7 +292,7 @@ def _in_region(scope: Scope) -> ColumnElement[bool]:
 # ---- the populations the figures are computed over -------------------------------------------------
 
 
-def _agreements_of_region(scope: Scope, *conds: ColumnElement[bool]) -> Select[Any]:
+def _agreements_of_region(scope: Scope, *conds: ColumnElement[bool]) -> Rows:
     return (
         select(
             Case.id.label("case_id"),
@@ -333,7 +335,7 @@ def _const(value: str) -> ColumnElement[str]:
     return literal(value, literal_execute=True)
 
 
-def _stage_flags(population: Select[Any]) -> Any:
+def _stage_flags(population: Rows) -> Any:
     """Per case of ``population``: 1 where the event log holds each stage (no row: none of them).
 
     Read from the stage events alone (``ix_events_stage_case``: the stage events' (case_id,
@@ -431,7 +433,7 @@ class _Stages:
     join into the de-duplicated pairs itself.
     """
 
-    def __init__(self, view: _View, keys: tuple[str, ...], population: Select[Any] | None = None) -> None:
+    def __init__(self, view: _View, keys: tuple[str, ...], population: Rows | None = None) -> None:
         stage_events = select(Event.case_id, Event.trigger).where(
             stage_event_condition(), Event.trigger != _const("open_renewal")
         )
@@ -486,7 +488,7 @@ class _Src:
         }
 
 
-def _with_flags(population: Select[Any], flags: Any, names: tuple[str, ...]) -> Select[Any]:
+def _with_flags(population: Rows, flags: Any, names: tuple[str, ...]) -> Rows:
     """The population with its flags as columns, joined inside the population's CTE: the planner
     has no statistics on a CTE's columns and, joining outside it, estimates millions of rows."""
     return population.add_columns(*(flags.c[n] for n in names)).outerjoin(flags, flags.c.case_id == Case.id)
@@ -992,7 +994,7 @@ def _figures(session: Session, scope: Scope) -> list[Figure]:
     ]
     cov_all = _coverage(src.views["signed"], "cov_all", sector_only=False)
     cov_sector = _coverage(src.views["signed"], "cov_sector", sector_only=True)
-    joined = parts[0]
+    joined: FromClause = parts[0]
     for part in (*parts[1:], cov_all, cov_sector):
         joined = joined.join(part, true())
     postgresql = session.get_bind().dialect.name == "postgresql"
@@ -1312,7 +1314,7 @@ def _state_label(audit: bool, name: str, version: int, state: str) -> str:
     return found.state_label(state)
 
 
-def _details(audit: bool, ids: list[int]) -> Select[Any]:
+def _details(audit: bool, ids: list[int]) -> Rows:
     """(id, number, title, kind, state, definition name, version, org unit, enterprise, credit code)."""
     if audit:
         return (

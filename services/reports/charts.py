@@ -25,11 +25,13 @@ def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
     exponent = math.floor(math.log10(value))
-    fraction = value / 10**exponent
+    scale: float = 10**exponent  # an int, or a float below 1
+    fraction = value / scale
     for nice in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if fraction <= nice:
-            return nice * 10**exponent
-    return 10 ** (exponent + 1)
+            return nice * scale
+    top: float = 10 ** (exponent + 1)
+    return top
 
 
 def _fmt(value: float) -> str:
