@@ -31,6 +31,7 @@ from .cases import _apply_terms
 from .deadlines import sweep
 from .identity import actor_for, add_user
 from .orgs import add_enterprise, add_org_unit, add_sector
+from .repository import get_org_unit
 from .uow import unit_of_work
 from .web.security import hash_password
 
@@ -229,7 +230,7 @@ def _build_tree(s: Session) -> Demo:
         s,
         username="other_instructor",
         display_name="邻街指导员",
-        org_unit=s.scalar(select(OrgUnit).where(OrgUnit.code == "yx-other-street")),
+        org_unit=get_org_unit(s, "yx-other-street"),
         roles=["instructor"],
     )
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for all: the demo is for trying, not for keeping
@@ -573,7 +574,7 @@ def _walk_adoption(demo: Demo, case: Case, n: int, start: date, actor: Actor) ->
     sector_pct = s.scalar(select(Agreement.increase_pct).where(Agreement.case_id == case.parent_id)) or 0
     terms["avg_wage_after"] = str(round(5200 * (1 + (float(sector_pct) + 1) / 100)))
     _apply_terms(s, agreement, terms)
-    steps = [
+    steps: list[tuple[str, dict[str, Any]]] = [
         ("submit_draft", {}),
         ("record_congress_vote", {"total": 30, "present": 27, "votes_for": 25, "against": 1, "abstain": 1}),
         ("sign", {}),

@@ -179,7 +179,7 @@ def _coverage(s: Session, case: Case, d: Any) -> tuple[list[dict[str, Any]], dic
         c.enterprise_id: c
         for c in s.scalars(select(Case).where(Case.parent_id == case.id, Case.kind == "adoption"))
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     for code, name, headcount, enterprise_id in s.execute(
         select(Enterprise.credit_code, Enterprise.name, CaseCoverage.headcount, Enterprise.id)
         .join(CaseCoverage, CaseCoverage.enterprise_id == Enterprise.id)

@@ -346,7 +346,7 @@ def compare(current: dict[str, Any], last: dict[str, Any] | None) -> dict[str, A
     if last is None:
         return {"cells": {}, "average": None, "matched": 0}
     out: dict[str, dict[str, str]] = {}
-    increases = []
+    increases: list[Decimal] = []
     for row_code, by_period in current["cells"].items():
         for period, rate in by_period.items():
             old = last["cells"].get(row_code, {}).get(period)
@@ -359,7 +359,7 @@ def compare(current: dict[str, Any], last: dict[str, Any] | None) -> dict[str, A
             pct = ((new_d - old_d) / old_d * 100).quantize(Decimal("0.01"))
             out.setdefault(row_code, {})[period] = str(pct)
             increases.append(pct)
-    average = (sum(increases) / len(increases)).quantize(Decimal("0.01")) if increases else None
+    average = (sum(increases, Decimal(0)) / len(increases)).quantize(Decimal("0.01")) if increases else None
     return {"cells": out, "average": None if average is None else str(average), "matched": len(increases)}
 
 

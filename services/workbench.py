@@ -156,8 +156,12 @@ def dashboard(db: Database, actor: Actor, now: datetime | None = None) -> dict[s
     with unit_of_work(db, write=False) as uow:
         s = uow.session
         scoped = visible_cases(actor).subquery()
-        by_stage = dict(s.execute(select(scoped.c.state, func.count()).group_by(scoped.c.state)).all())
-        by_kind = dict(s.execute(select(scoped.c.kind, func.count()).group_by(scoped.c.kind)).all())
+        by_stage: dict[str, int] = dict(
+            s.execute(select(scoped.c.state, func.count()).group_by(scoped.c.state)).all()
+        )
+        by_kind: dict[str, int] = dict(
+            s.execute(select(scoped.c.kind, func.count()).group_by(scoped.c.kind)).all()
+        )
         overdue_q = visible_cases(actor).where(Case.next_due < today).order_by(Case.next_due).limit(100)
         overdue = [
             {

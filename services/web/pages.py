@@ -312,7 +312,8 @@ def _case_page(
     status: int = 200,
 ) -> Response:
     detail = case_detail(ctx.db, ctx.actor, ref, now=ctx.now)
-    d = definition(*detail["definition"].split("@")[0:1], int(detail["definition"].split("@")[1]))
+    name_version = detail["definition"].split("@")
+    d = definition(name_version[0], int(name_version[1]))
     passed = {e["from"] for e in detail["timeline"] if e["from"] and e["from"] != detail["state"]}
     return render(
         request,
