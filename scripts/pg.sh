@@ -78,7 +78,7 @@ unix_socket_permissions = 0700
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-max_connections = 50
+max_connections = 100
 timezone = 'UTC'
 CONF
 
