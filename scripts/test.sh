@@ -5,7 +5,7 @@
 #
 # 1. scripts/setup.sh --test (Debian packages, .venv with the test extras; fast when nothing changed)
 # 2. a private throw-away PostgreSQL 15 server (scripts/pg.sh), stopped and deleted on exit
-# 3. ruff check . → lint-imports → mypy → pytest "$@"   (stops at the first failure)
+# 3. ruff check . → ruff format --check . → lint-imports → mypy → pytest "$@"   (stops at the first failure)
 #
 # Exported for the tests: BARGAINING_TEST_POSTGRES_URL, BARGAINING_TEST_POSTGRES_ADMIN_URL,
 # BARGAINING_TEST_POSTGRES_APP_ROLE, BARGAINING_TEST_POSTGRES_APP_URL (see scripts/pg.sh).
@@ -41,6 +41,7 @@ step() {  # step NAME CMD...
 }
 
 step "ruff check ." .venv/bin/ruff check .
+step "ruff format --check ." .venv/bin/ruff format --check .
 step "lint-imports" .venv/bin/lint-imports
 step "mypy" .venv/bin/mypy
 

@@ -163,7 +163,9 @@ def pause_deadlines(ctx: FireContext, kinds: tuple[str, ...]) -> None:
         if deadline.paused_at is not None:
             continue
         deadline.paused_at = ctx.now
-        suspension = DeadlineSuspension(deadline_id=deadline.id, suspended_on=ctx.today, due_before=deadline.due)
+        suspension = DeadlineSuspension(
+            deadline_id=deadline.id, suspended_on=ctx.today, due_before=deadline.due
+        )
         link_event(suspension, "suspended_by_event", ctx.event)
         ctx.session.add(suspension)
 

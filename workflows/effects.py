@@ -104,21 +104,25 @@ def record_round(ctx: FireContext) -> None:
     v = ctx.values
     # An append-only row nothing else in the action links to: one prebuilt INSERT, not the ORM's
     # flush (and no autoflush: flushing the case here would split the action's writes).
-    number = ctx.session.connection().execute(
-        _INSERT_ROUND,
-        {
-            "round_case_id": ctx.case.id,
-            "case_id": ctx.case.id,
-            "held_on": v["held_on"],
-            "place": v.get("place"),
-            "chair_side": v["chair_side"],
-            "recorder": v.get("recorder"),
-            "attendees": v.get("attendees"),
-            "minutes": v["minutes"],
-            "outcome": v.get("outcome"),
-            "created_at": ctx.now,
-        },
-    ).scalar_one()
+    number = (
+        ctx.session.connection()
+        .execute(
+            _INSERT_ROUND,
+            {
+                "round_case_id": ctx.case.id,
+                "case_id": ctx.case.id,
+                "held_on": v["held_on"],
+                "place": v.get("place"),
+                "chair_side": v["chair_side"],
+                "recorder": v.get("recorder"),
+                "attendees": v.get("attendees"),
+                "minutes": v["minutes"],
+                "outcome": v.get("outcome"),
+                "created_at": ctx.now,
+            },
+        )
+        .scalar_one()
+    )
     ctx.computed["round_number"] = number
 
 

@@ -101,7 +101,9 @@ class DeadlineSuspension(Base):
     suspended_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
     resumed_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
 
-    suspended_by_event: Mapped[Event | None] = relationship(foreign_keys=[suspended_by_event_id], lazy="raise")
+    suspended_by_event: Mapped[Event | None] = relationship(
+        foreign_keys=[suspended_by_event_id], lazy="raise"
+    )
     resumed_by_event: Mapped[Event | None] = relationship(foreign_keys=[resumed_by_event_id], lazy="raise")
 
 

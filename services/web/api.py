@@ -192,7 +192,13 @@ async def add_representative(request: Request, ref: str, body: RepresentativeReq
 
     def work(ctx: RequestContext) -> dict[str, Any]:
         return uc.add_representative(
-            ctx.db, ctx.actor, ref[:40], **data, expected_version=expected, now=ctx.now, request_id=ctx.request_id
+            ctx.db,
+            ctx.actor,
+            ref[:40],
+            **data,
+            expected_version=expected,
+            now=ctx.now,
+            request_id=ctx.request_id,
         )
 
     return await as_api_caller(request, work)
@@ -239,8 +245,12 @@ async def case_diagram(request: Request, ref: str) -> dict[str, Any]:
 
 
 @router.get("/deadlines", response_model=Page, responses=ERRORS)
-async def deadlines(request: Request, limit: Limit = 50, offset: Offset = 0, overdue: bool = False) -> dict[str, Any]:
+async def deadlines(
+    request: Request, limit: Limit = 50, offset: Offset = 0, overdue: bool = False
+) -> dict[str, Any]:
     return await as_api_caller(
         request,
-        lambda ctx: open_deadlines(ctx.db, ctx.actor, overdue=overdue, limit=limit, offset=offset, now=ctx.now),
+        lambda ctx: open_deadlines(
+            ctx.db, ctx.actor, overdue=overdue, limit=limit, offset=offset, now=ctx.now
+        ),
     )

@@ -35,7 +35,9 @@ templates.env.filters["cn_time"] = china_time
 
 @lru_cache(maxsize=64)
 def _options(choices: tuple[tuple[str, str], ...], show_value: bool) -> str:
-    option = Markup('<option value="{0}">{1}（{0}）</option>' if show_value else '<option value="{0}">{1}</option>')
+    option = Markup(
+        '<option value="{0}">{1}（{0}）</option>' if show_value else '<option value="{0}">{1}</option>'
+    )
     return str(Markup("").join(option.format(value, label) for value, label in choices))
 
 

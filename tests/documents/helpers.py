@@ -38,7 +38,6 @@ TERMS: dict[str, Any] = {
 }
 
 
-
 def rate_table(
     year: int = 2026, *, rows: int | None = None, low_cell: tuple[str, str, str] | None = None
 ) -> dict[str, Any]:

@@ -56,7 +56,9 @@ def test_a_read_unit_that_flushed_is_rolled_back(db: Database) -> None:
         assert uow.session.scalar(select(OrgUnit.name).where(OrgUnit.code == code)) == "读事务测试"
 
 
-def test_a_single_read_runs_in_autocommit_on_postgres_and_leaves_the_pool_transactional(pg_db: Database) -> None:
+def test_a_single_read_runs_in_autocommit_on_postgres_and_leaves_the_pool_transactional(
+    pg_db: Database,
+) -> None:
     with pg_db.single_read() as conn:  # sign-in's statement: no BEGIN and COMMIT round trips
         assert conn.connection.dbapi_connection.autocommit is True
         assert conn.execute(select(func.count(OrgUnit.id))).scalar_one() >= 0

@@ -30,9 +30,15 @@ def test_an_action_writes_its_event_document_deadline_and_case_once_each(db):
         case = s.get(Case, ref)
         assert (case.state, case.version) == (result["state"], version + 1)
         event = s.get(Event, result["event_id"])
-        assert (event.trigger, event.from_state, event.to_state) == ("record_response", "offer_sent", case.state)
+        assert (event.trigger, event.from_state, event.to_state) == (
+            "record_response",
+            "offer_sent",
+            case.state,
+        )
         # Its document and the clock it closed point at it by id; the clock was opened by the offer.
-        assert s.scalars(select(Document.kind).where(Document.event_id == event.id)).all() == ["response_letter"]
+        assert s.scalars(select(Document.kind).where(Document.event_id == event.id)).all() == [
+            "response_letter"
+        ]
         (response,) = s.scalars(select(Deadline).where(Deadline.closed_by_event_id == event.id)).all()
         assert response.kind == "response" and response.closed_at is not None
         offer = s.get(Event, response.opened_by_event_id)
@@ -77,7 +83,9 @@ def test_a_relationship_change_is_left_to_the_flush(db):
 
 
 def _new(w: World) -> int:
-    made = uc.create_case(w.db, w.instructor, kind="enterprise", enterprise=w.enterprise_code, now=at(date(2025, 11, 1)))
+    made = uc.create_case(
+        w.db, w.instructor, kind="enterprise", enterprise=w.enterprise_code, now=at(date(2025, 11, 1))
+    )
     return int(made["id"])
 
 
