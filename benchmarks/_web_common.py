@@ -286,6 +286,25 @@ def ms(seconds: float) -> str:
     return f"{1000 * seconds:7.1f}"
 
 
+def cpu_jiffies() -> tuple[int, int]:
+    """(all, stolen) CPU time of the whole machine so far, in clock ticks (/proc/stat; (0, 0) if
+    unreadable). Steal is time the hypervisor gave this VM's virtual CPUs to someone else: a phase
+    with much of it ran on a machine slower than its CPU figures say."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    steal = fields[7] if len(fields) > 7 else 0
+    return sum(fields[:8]), steal
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """The share of the machine's CPU time between two ``cpu_jiffies`` readings that was stolen."""
+    total = after[0] - before[0]
+    return (after[1] - before[1]) / total if total > 0 else None
+
+
 def load_average() -> str:
     one, five, _fifteen = os.getloadavg()
     return f"{one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"

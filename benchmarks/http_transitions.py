@@ -70,11 +70,13 @@ from services.web import server as server_protocol
 
 from ._support import NOW, PG_URL, machine, postgres_version
 from ._web_common import (
+    cpu_jiffies,
     generated_database,
     load_average,
     new_api_token,
     postmaster_pid,
     settings_for,
+    steal_share,
     tree_cpu,
 )
 
@@ -185,6 +187,7 @@ class Phase:
     cpu_wrk_ms: float = 0.0  # the load generator: CPU per request
     check: str = ""
     load: str = ""
+    steal: float | None = None  # share of the machine's CPU time the hypervisor took during the phase
 
     @property
     def rate(self) -> float:
@@ -380,6 +383,7 @@ def run_phase(
     load = load_average()
     postmaster = postmaster_pid(db)
     cpu_server, cpu_pg = server.cpu(), tree_cpu(postmaster) if postmaster else 0.0
+    jiffies = cpu_jiffies()
     children = os.times()
     cpu_wrk = children.children_user + children.children_system
     processes = [
@@ -399,6 +403,7 @@ def run_phase(
             1000 * (children.children_user + children.children_system - cpu_wrk) / phase.requests
         )
     phase.load = load
+    phase.steal = steal_share(jiffies, cpu_jiffies())
     return phase
 
 
@@ -526,6 +531,7 @@ def print_phase(p: Phase, transitions: bool) -> None:
             f"      CPU per request: {'client' if p.name.startswith('raw') else 'uvicorn'} {p.cpu_server_ms:.2f} ms + PostgreSQL {p.cpu_pg_ms:.2f} ms"
             f" + wrk {p.cpu_wrk_ms:.2f} ms = {total:.2f} ms -> at most {1000 * cores / total:,.0f} req/s"
             f" if all {cores} cores were free for it; load average before: {p.load}"
+            + (f"; stolen by the host: {p.steal:.0%}" if p.steal is not None else "")
         )
 
 
