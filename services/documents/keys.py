@@ -23,11 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, mldsa, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -43,17 +43,8 @@ INDEX = "index.json"
 CA_YEARS = 10
 PERSON_YEARS = 3
 CRL_DAYS = 365
-# The classes of CertificateIssuerPrivateKeyTypes: the keys that can sign a certificate or a CRL.
-ISSUER_KEY_TYPES = (
-    ed25519.Ed25519PrivateKey,
-    ed448.Ed448PrivateKey,
-    rsa.RSAPrivateKey,
-    dsa.DSAPrivateKey,
-    ec.EllipticCurvePrivateKey,
-    mldsa.MLDSA44PrivateKey,
-    mldsa.MLDSA65PrivateKey,
-    mldsa.MLDSA87PrivateKey,
-)
+# The keys that can sign a certificate or a CRL, as cryptography lists them.
+ISSUER_KEY_TYPES: tuple[type, ...] = get_args(CertificateIssuerPrivateKeyTypes)
 
 
 class KeysMissing(ValidationError):
@@ -308,11 +299,9 @@ def _ca_key(directory: Path, secret: bytes) -> CertificateIssuerPrivateKeyTypes:
         (directory / "ca.key.pem").read_bytes(), password=secret, unsafe_skip_rsa_key_validation=True
     )
     if not isinstance(key, ISSUER_KEY_TYPES):
-        # What signing a certificate or CRL with it would raise.
-        raise TypeError(
-            "Key must be an rsa, dsa, ec, ed25519, ed448, ml-dsa-44, ml-dsa-65, or ml-dsa-87 private key."
-        )
-    return key
+        # Signing a certificate or CRL with it would raise this too, only later.
+        raise TypeError(f"the CA key is a {type(key).__name__}, which cannot sign certificates")
+    return cast(CertificateIssuerPrivateKeyTypes, key)  # checked just above
 
 
 def require_ca(directory: Path | None = None) -> Path:
