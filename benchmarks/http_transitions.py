@@ -540,28 +540,19 @@ def print_medians(results: list[tuple[Phase, bool]], levels: list[int]) -> None:
     floor's: the goal is judged on these, not on one sample of a machine whose speed drifts."""
     print("  medians of the samples (goal judged on the product's):")
     for c in levels:
-        medians = {}
-        for name in (PRODUCT, FLOOR):
-            samples = [p for p, _ in results if p.name == name and p.connections == c]
-            if samples:
-                rates = [p.rate for p in samples]
-                medians[name] = (
-                    statistics.median(rates),
-                    statistics.median(p.p99_ms for p in samples),
-                    rates,
-                )
-        if PRODUCT not in medians:
-            continue
-        rate, p99, rates = medians[PRODUCT]
-        clean = all(
-            not p.socket_errors and set(p.counts) <= {"200"}
-            for p, _ in results
-            if p.name == PRODUCT and p.connections == c
+        product, floor = (
+            [p for p, _ in results if p.name == name and p.connections == c] for name in (PRODUCT, FLOOR)
         )
+        if not product:
+            continue
+        rates = [p.rate for p in product]
+        rate, p99 = statistics.median(rates), statistics.median(p.p99_ms for p in product)
+        clean = all(not p.socket_errors and set(p.counts) <= {"200"} for p in product)
         met = rate >= GOAL_RATE and p99 <= GOAL_P99_MS and clean
         line = f"    c={c:<3} product {rate:6.1f} req/s, p99 {p99:5.1f} ms (samples {', '.join(f'{r:.0f}' for r in rates)})"
-        if FLOOR in medians:
-            floor_rate, floor_p99, _ = medians[FLOOR]
+        if floor:
+            floor_rate = statistics.median(p.rate for p in floor)
+            floor_p99 = statistics.median(p.p99_ms for p in floor)
             line += f"; floor {floor_rate:6.1f} req/s, p99 {floor_p99:5.1f} ms; product / floor {rate / floor_rate:.0%}"
         print(line + f"  goal >= 500/s, p99 <= 50 ms: {'MET' if met else 'MISSED'}")
 
