@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError as SQLDataError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,7 +32,7 @@ from bargaining.errors import DomainError, Forbidden, NotFound
 from .. import runtime
 from ..uow import unit_of_work
 from . import api, audit_pages, document_pages, pages, report_pages
-from .context import NeedsSignIn, request_id
+from .context import NeedsSignIn, RequestContext, request_id
 from .render import render
 
 log = logging.getLogger("bargaining.web")
@@ -95,7 +96,7 @@ class ResponseHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if message["status"] in (403, 404):
-                    _log_refusal(request, f"HTTP {message['status']}")
+                    await _log_refusal(request, f"HTTP {message['status']}")
                 # Ours replace any the response set itself under the same names.
                 kept = [h for h in message.get("headers", ()) if h[0].lower() not in replaced]
                 message["headers"] = kept + added
@@ -114,12 +115,17 @@ def _error_json(code: str, message: str, status: int, details: dict[str, Any] | 
     )
 
 
-def _log_refusal(request: Request, reason: str) -> None:
+async def _log_refusal(request: Request, reason: str) -> None:
     ctx = getattr(request.state, "ctx", None)
     if ctx is None or getattr(request.state, "refusal_handled", False):
         return
     request.state.refusal_handled = True
     log.warning("refused %s %s for %s: %s", request.method, request.url.path, ctx.username, reason)
+    # Its event is a write: in the thread pool, not on the event loop (see page_route).
+    await run_in_threadpool(_record_refusal, ctx, request.method, request.url.path[:300], reason)
+
+
+def _record_refusal(ctx: RequestContext, method: str, path: str, reason: str) -> None:
     from workflows.events import write_event
 
     try:
@@ -133,7 +139,7 @@ def _log_refusal(request: Request, reason: str) -> None:
                 now=runtime.utcnow(),
                 reason=reason,
                 request_id=ctx.request_id,
-                payload={"method": request.method, "path": request.url.path[:300]},
+                payload={"method": method, "path": path},
             )
     except Exception:  # logging a refusal must never turn it into a 500
         log.exception("could not record refused access")
@@ -184,7 +190,7 @@ def create_app(
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if isinstance(exc, Forbidden | NotFound):
-            _log_refusal(request, exc.message)
+            await _log_refusal(request, exc.message)
         request.state.refusal_handled = True  # other refusals (CSRF, sign-in) are not access_denied
         if _is_api(request):
             return _error_json(exc.code, exc.message, exc.http_status, exc.details)

@@ -1,7 +1,7 @@
 """Auditor pages (专项抽查): campaign list, campaign page (schedule, sampling, sample, progress,
 reports), audit case page (checklist form, findings, rectification tracker, evidence).
 
-Every form carries the session's CSRF token (``check_form_csrf``); evidence is served only as a
+Every form carries the session's CSRF token (checked by ``@page``); evidence is served only as a
 download; data is reached only through the region-scoped audit repository.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from html import escape
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from bargaining.errors import DomainError, Forbidden, TransitionRefused, ValidationError
@@ -28,12 +28,12 @@ from ..audits.evidence import MAX_BYTES, TooLarge, open_evidence, store_evidence
 from ..audits.queries import audit_case_detail, campaign_detail, list_campaigns, my_audit_cases
 from ..audits.repository import AUDIT_ROLES
 from ..uow import unit_of_work
-from .context import RequestContext, check_form_csrf, page_context
+from .context import RequestContext
+from .page_route import SubmittedForm, page
 from .pages import region_choices, sector_choices, user_choices
 from .render import render
 
 router = APIRouter(include_in_schema=False)
-Ctx = Annotated[RequestContext, Depends(page_context)]
 UPLOAD_OVERHEAD = 64 * 1024  # multipart framing and the other form fields
 
 
@@ -61,7 +61,8 @@ def _error(exc: DomainError, form: str, values: dict[str, str] | None = None) ->
 
 
 @router.get("/audits", response_class=HTMLResponse)
-def campaigns_page(request: Request, ctx: Ctx) -> Response:
+@page
+def campaigns_page(request: Request, ctx: RequestContext) -> Response:
     _require(ctx)
     return render(
         request,
@@ -95,7 +96,8 @@ def _new_form(
 
 
 @router.get("/audits/new", response_class=HTMLResponse)
-def new_campaign_form(request: Request, ctx: Ctx) -> Response:
+@page
+def new_campaign_form(request: Request, ctx: RequestContext) -> Response:
     _require(ctx)
     return _new_form(request, ctx, None, {})
 
@@ -108,14 +110,11 @@ def _int(raw: str | None, default: int = 0) -> int:
 
 
 @router.post("/audits/new", response_class=HTMLResponse)
-async def new_campaign(request: Request, ctx: Ctx) -> Response:
+@page
+def new_campaign(request: Request, ctx: RequestContext, form: SubmittedForm) -> Response:
     _require(ctx)
-    values = await check_form_csrf(request, ctx)
-    form = await request.form()
-    lists = {
-        k: [str(v) for v in form.getlist(k) if isinstance(v, str) and v.strip()]
-        for k in ("sectors", "kinds", "dimensions", "inspectors")
-    }
+    values = form.values
+    lists = {k: form.getlist(k) for k in ("sectors", "kinds", "dimensions", "inspectors")}
     try:
         created = camp.create_campaign(
             ctx.db,
@@ -173,7 +172,8 @@ def _campaign_page(
 
 
 @router.get("/audits/campaigns/{ref}", response_class=HTMLResponse)
-def campaign_page(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def campaign_page(request: Request, ref: str, ctx: RequestContext) -> Response:
     _require(ctx)
     return _campaign_page(request, ctx, ref[:40])
 
@@ -182,9 +182,12 @@ STEPS = {"freeze": "freeze_frame", "seed": "fix_seed", "draw": "draw_sample", "a
 
 
 @router.post("/audits/campaigns/{ref}/{step}", response_class=HTMLResponse)
-async def campaign_step(request: Request, ref: str, step: str, ctx: Ctx) -> Response:
+@page
+def campaign_step(
+    request: Request, ref: str, step: str, ctx: RequestContext, form: SubmittedForm
+) -> Response:
     _require(ctx)
-    values = await check_form_csrf(request, ctx)
+    values = form.values
     expected = _version(values)
     ref = ref[:40]
     try:
@@ -232,7 +235,8 @@ def _attachment(content: bytes, filename: str, media_type: str) -> Response:
 
 
 @router.get("/audits/campaigns/{ref}/report.{fmt}")
-def campaign_report(request: Request, ref: str, fmt: str, ctx: Ctx) -> Response:
+@page
+def campaign_report(request: Request, ref: str, fmt: str, ctx: RequestContext) -> Response:
     _require(ctx)
     from ..audits.reports import render_pdf, render_xlsx, report_data
 
@@ -250,7 +254,8 @@ def campaign_report(request: Request, ref: str, fmt: str, ctx: Ctx) -> Response:
 
 
 @router.get("/audits/campaigns/{ref}/record.json")
-def campaign_record(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def campaign_record(request: Request, ref: str, ctx: RequestContext) -> Response:
     _require(ctx)
     from ..audits.replay import export_record
 
@@ -323,7 +328,8 @@ def _case_page(
 
 
 @router.get("/audits/cases/{ref}", response_class=HTMLResponse)
-def case_page(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def case_page(request: Request, ref: str, ctx: RequestContext) -> Response:
     _require(ctx)
     return _case_page(request, ctx, ref[:40])
 
@@ -333,9 +339,12 @@ def _back(ref: str, done: str) -> Response:
 
 
 @router.post("/audits/cases/{ref}/actions/{trigger}", response_class=HTMLResponse)
-async def case_action(request: Request, ref: str, trigger: str, ctx: Ctx) -> Response:
+@page
+def case_action(
+    request: Request, ref: str, trigger: str, ctx: RequestContext, form: SubmittedForm
+) -> Response:
     _require(ctx)
-    values = await check_form_csrf(request, ctx)
+    values = form.values
     expected = _version(values)
     reason = values.pop("reason", None) or None
     ref, trigger = ref[:40], trigger[:40]
@@ -357,9 +366,10 @@ async def case_action(request: Request, ref: str, trigger: str, ctx: Ctx) -> Res
 
 
 @router.post("/audits/cases/{ref}/answers", response_class=HTMLResponse)
-async def case_answers(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def case_answers(request: Request, ref: str, ctx: RequestContext, form: SubmittedForm) -> Response:
     _require(ctx)
-    values = await check_form_csrf(request, ctx)
+    values = form.values
     expected = _version(values)
     ref = ref[:40]
     answers = {
@@ -388,9 +398,10 @@ def _rows(values: dict[str, str]) -> list[dict[str, str]]:
 
 
 @router.post("/audits/cases/{ref}/findings", response_class=HTMLResponse)
-async def case_finding(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def case_finding(request: Request, ref: str, ctx: RequestContext, form: SubmittedForm) -> Response:
     _require(ctx)
-    values = await check_form_csrf(request, ctx)
+    values = form.values
     expected = _version(values)
     ref = ref[:40]
     try:
@@ -420,9 +431,12 @@ async def case_finding(request: Request, ref: str, ctx: Ctx) -> Response:
 
 
 @router.post("/audits/cases/{ref}/findings/{finding_id}/recovery", response_class=HTMLResponse)
-async def case_recovery(request: Request, ref: str, finding_id: int, ctx: Ctx) -> Response:
+@page
+def case_recovery(
+    request: Request, ref: str, finding_id: int, ctx: RequestContext, form: SubmittedForm
+) -> Response:
     _require(ctx)
-    values = await check_form_csrf(request, ctx)
+    values = form.values
     ref = ref[:40]
     try:
         ac.record_recovery(
@@ -442,9 +456,10 @@ async def case_recovery(request: Request, ref: str, finding_id: int, ctx: Ctx) -
 
 
 @router.post("/audits/cases/{ref}/rectifications", response_class=HTMLResponse)
-async def case_rectification(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def case_rectification(request: Request, ref: str, ctx: RequestContext, form: SubmittedForm) -> Response:
     _require(ctx)
-    values = await check_form_csrf(request, ctx)
+    values = form.values
     expected = _version(values)
     ref = ref[:40]
     try:
@@ -487,9 +502,12 @@ _RECTIFICATION_STEPS: dict[str, tuple[Callable[..., Any], Callable[[dict[str, st
 
 
 @router.post("/audits/cases/{ref}/rectifications/{item_id}/{step}", response_class=HTMLResponse)
-async def case_rectification_step(request: Request, ref: str, item_id: int, step: str, ctx: Ctx) -> Response:
+@page
+def case_rectification_step(
+    request: Request, ref: str, item_id: int, step: str, ctx: RequestContext, form: SubmittedForm
+) -> Response:
     _require(ctx)
-    values = await check_form_csrf(request, ctx)
+    values = form.values
     ref = ref[:40]
     try:
         if step not in _RECTIFICATION_STEPS:
@@ -512,12 +530,12 @@ async def case_rectification_step(request: Request, ref: str, item_id: int, step
 
 
 @router.post("/audits/cases/{ref}/evidence", response_class=HTMLResponse)
-async def case_evidence(request: Request, ref: str, ctx: Ctx) -> Response:
+@page(form_limit=MAX_BYTES + UPLOAD_OVERHEAD)
+def case_evidence(request: Request, ref: str, ctx: RequestContext, form: SubmittedForm | None) -> Response:
     _require(ctx)
     ref = ref[:40]
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BYTES + UPLOAD_OVERHEAD:
-        # Refused before the body is read or spooled anywhere.
+    if form is None:
+        # Refused by its declared length, before the body is read or spooled anywhere.
         return _case_page(
             request,
             ctx,
@@ -530,20 +548,19 @@ async def case_evidence(request: Request, ref: str, ctx: Ctx) -> Response:
             },
             status=413,
         )
-    values = await check_form_csrf(request, ctx)
-    form = await request.form()
-    upload = form.get("file")
+    values = form.values
+    upload = form.file("file")
     try:
-        if upload is None or isinstance(upload, str) or not upload.filename:
+        if upload is None:
             raise ValidationError("请选择要上传的文件。")
-        content = await upload.read(MAX_BYTES + 1)
+        content = upload.file.read(MAX_BYTES + 1)
         if len(content) > MAX_BYTES:
             raise TooLarge(f"文件过大，每个文件不超过{MAX_BYTES // (1024 * 1024)}MB。")
         store_evidence(
             ctx.db,
             ctx.actor,
             ref,
-            filename=upload.filename,
+            filename=upload.filename or "file",
             content=content,
             finding_id=_int(values.get("finding_id")) or None,
             rectification_id=_int(values.get("rectification_id")) or None,
@@ -553,14 +570,12 @@ async def case_evidence(request: Request, ref: str, ctx: Ctx) -> Response:
         )
     except DomainError as exc:
         return _case_page(request, ctx, ref, errors=_error(exc, "evidence", values), status=exc.http_status)
-    finally:
-        if upload is not None and not isinstance(upload, str):
-            await upload.close()
     return _back(ref, "evidence")
 
 
 @router.get("/audits/documents/{document_id}.pdf")
-def document_pdf(request: Request, document_id: int, ctx: Ctx) -> Response:
+@page
+def document_pdf(request: Request, document_id: int, ctx: RequestContext) -> Response:
     _require(ctx)
     from ..audits.documents import document_for, render_document_pdf
 
@@ -573,7 +588,8 @@ def document_pdf(request: Request, document_id: int, ctx: Ctx) -> Response:
 
 
 @router.get("/audits/evidence/{evidence_id}")
-def evidence_download(request: Request, evidence_id: int, ctx: Ctx) -> Response:
+@page
+def evidence_download(request: Request, evidence_id: int, ctx: RequestContext) -> Response:
     _require(ctx)
     path, evidence = open_evidence(ctx.db, ctx.actor, evidence_id)
     return FileResponse(

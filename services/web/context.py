@@ -142,13 +142,3 @@ async def as_api_caller(request: Request, work: Callable[[RequestContext], T]) -
     own: two hand-offs and wake-ups per request instead of one.
     """
     return await run_in_threadpool(lambda: work(api_context(request)))
-
-
-async def check_form_csrf(request: Request, ctx: RequestContext) -> dict[str, str]:
-    """The submitted form, once its CSRF token is checked against the session's."""
-    form = await request.form()
-    values = {k: str(v) for k, v in form.multi_items() if isinstance(v, str)}
-    if not security.csrf_matches(ctx.csrf_token, values.get("csrf_token")):
-        raise CsrfRefused("表单已失效（CSRF 校验失败），请刷新页面后重试。")
-    values.pop("csrf_token", None)
-    return values

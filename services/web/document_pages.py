@@ -5,10 +5,10 @@ Rendering and signing happen in services/documents, outside any request transact
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -17,13 +17,12 @@ from bargaining.models import Document
 
 from ..repository import get_case
 from ..uow import unit_of_work
-from .context import RequestContext, api_context, check_form_csrf, page_context
+from .context import RequestContext, as_api_caller
+from .page_route import SubmittedForm, page
 from .render import render
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["api"])
-Ctx = Annotated[RequestContext, Depends(page_context)]
-ApiCtx = Annotated[RequestContext, Depends(api_context)]
 MAX_PDF = 50 * 1024 * 1024
 
 
@@ -45,7 +44,8 @@ def _pdf(rendered: Any) -> Response:
 
 
 @router.get("/cases/{ref}/documents/{document_id}.pdf")
-def document_pdf(ref: str, document_id: int, ctx: Ctx) -> Response:
+@page
+def document_pdf(ref: str, document_id: int, ctx: RequestContext) -> Response:
     from ..documents import render_document
 
     with unit_of_work(ctx.db, write=False) as uow:
@@ -59,7 +59,8 @@ def document_pdf(ref: str, document_id: int, ctx: Ctx) -> Response:
 
 
 @router.get("/cases/{ref}/agreement.pdf")
-def agreement_pdf(ref: str, ctx: Ctx) -> Response:
+@page
+def agreement_pdf(ref: str, ctx: RequestContext) -> Response:
     """The agreement text as it stands (a draft carries a watermark; a signed one its signatures)."""
     from ..documents import render_document
 
@@ -67,10 +68,10 @@ def agreement_pdf(ref: str, ctx: Ctx) -> Response:
 
 
 @router.post("/cases/{ref}/sign-pdf", response_class=HTMLResponse)
-async def sign_pdf(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def sign_pdf(request: Request, ref: str, ctx: RequestContext) -> Response:
     from ..documents import sign_agreement
 
-    await check_form_csrf(request, ctx)
     _visible(ctx, ref[:40])
     try:
         sign_agreement(ctx.db, ctx.actor, ref[:40], now=ctx.now, request_id=ctx.request_id)
@@ -85,17 +86,17 @@ async def sign_pdf(request: Request, ref: str, ctx: Ctx) -> Response:
 
 
 @router.post("/cases/{ref}/scans", response_class=HTMLResponse)
-async def upload_scan(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def upload_scan(request: Request, ref: str, ctx: RequestContext, form: SubmittedForm) -> Response:
     from ..documents import store_scan
 
-    form = await request.form()
-    values = await check_form_csrf(request, ctx)
+    values = form.values
     _visible(ctx, ref[:40])
-    upload = form.get("file")
+    upload = form.file("file")
     try:
-        if upload is None or isinstance(upload, str):
+        if upload is None:
             raise ValidationError("请选择扫描件文件。")
-        data = await upload.read(MAX_PDF + 1)
+        data = upload.file.read(MAX_PDF + 1)
         store_scan(
             ctx.db,
             ctx.actor,
@@ -118,21 +119,21 @@ async def upload_scan(request: Request, ref: str, ctx: Ctx) -> Response:
 
 
 @router.get("/verify", response_class=HTMLResponse)
-def verify_form(request: Request, ctx: Ctx) -> Response:
+@page
+def verify_form(request: Request, ctx: RequestContext) -> Response:
     return render(request, "verify.html", {"report": None, "error": None})
 
 
 @router.post("/verify", response_class=HTMLResponse)
-async def verify_upload(request: Request, ctx: Ctx) -> Response:
+@page
+def verify_upload(request: Request, ctx: RequestContext, form: SubmittedForm) -> Response:
     from ..documents import verify_pdf
 
-    form = await request.form()
-    await check_form_csrf(request, ctx)
-    upload = form.get("file")
+    upload = form.file("file")
     try:
-        if upload is None or isinstance(upload, str):
+        if upload is None:
             raise ValidationError("请选择要核验的 PDF 文件。")
-        data = await upload.read(MAX_PDF + 1)
+        data = upload.file.read(MAX_PDF + 1)
         if len(data) > MAX_PDF:
             raise ValidationError("文件过大（上限50MB）。")
         report = verify_pdf(ctx.db, data).to_dict()
@@ -144,12 +145,16 @@ async def verify_upload(request: Request, ctx: Ctx) -> Response:
 
 
 @api_router.post("/verify")
-async def api_verify(ctx: ApiCtx, file: UploadFile) -> dict[str, Any]:
+async def api_verify(request: Request, file: UploadFile) -> dict[str, Any]:
     """Check a PDF: each signature, signer, time, changes after signing, and the approved text's hash."""
     from ..documents import verify_pdf
 
     data = await file.read(MAX_PDF + 1)
-    if len(data) > MAX_PDF:
-        raise ValidationError("文件过大（上限50MB）。")
-    result: dict[str, Any] = verify_pdf(ctx.db, data).to_dict()
-    return result
+
+    def work(ctx: RequestContext) -> dict[str, Any]:
+        if len(data) > MAX_PDF:
+            raise ValidationError("文件过大（上限50MB）。")
+        result: dict[str, Any] = verify_pdf(ctx.db, data).to_dict()
+        return result
+
+    return await as_api_caller(request, work)

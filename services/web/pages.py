@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bargaining.actors import Actor
 from bargaining.errors import DomainError, Forbidden, NotFound, TransitionRefused, ValidationError
@@ -25,12 +26,12 @@ from ..repository import visible_org_units
 from ..uow import unit_of_work
 from ..workbench import PAGE_SIZES, InboxFilter, dashboard, inbox, reassign, review_queue
 from . import security
-from .context import LANG_COOKIE, SESSION_COOKIE, RequestContext, check_form_csrf, page_context
+from .context import LANG_COOKIE, SESSION_COOKIE, RequestContext
 from .diagram_svg import svg
+from .page_route import SubmittedForm, page
 from .render import render
 
 router = APIRouter(include_in_schema=False)
-Ctx = Annotated[RequestContext, Depends(page_context)]
 PRE_CSRF = "bargaining_pre_csrf"
 STAFF = ("instructor", "federation_admin")
 
@@ -66,6 +67,11 @@ def login_form(request: Request, next: str = "/") -> Response:
 async def login(request: Request) -> Response:
     form = await request.form()
     values = {k: str(v) for k, v in form.items()}
+    # argon2id is slow on purpose, and sign-in writes: off the event loop, like every page (@page).
+    return await run_in_threadpool(_login, request, values)
+
+
+def _login(request: Request, values: dict[str, str]) -> Response:
     next_url = _safe_next(values.get("next"))
     expected = request.cookies.get(PRE_CSRF)
     if not security.csrf_matches(expected, values.get("csrf_token")):
@@ -113,8 +119,8 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, ctx: Ctx) -> Response:
-    await check_form_csrf(request, ctx)
+@page
+def logout(request: Request, ctx: RequestContext) -> Response:
     token = request.cookies.get(SESSION_COOKIE, "")
     with unit_of_work(ctx.db) as uow:
         security.close_session(uow.session, ctx.settings, token, runtime.utcnow())
@@ -132,7 +138,8 @@ def set_language(request: Request, code: str, next: str = "/") -> Response:
 
 
 @router.get("/")
-def home(ctx: Ctx) -> Response:
+@page
+def home(ctx: RequestContext) -> Response:
     if ctx.has(*STAFF):
         return RedirectResponse("/inbox", status_code=303)
     if ctx.has("reviewer"):
@@ -151,7 +158,8 @@ def _int(value: str | None, default: int, low: int, high: int) -> int:
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox_page(request: Request, ctx: Ctx) -> Response:
+@page
+def inbox_page(request: Request, ctx: RequestContext) -> Response:
     p = request.query_params
     mine_default = "1" if ctx.has("instructor") and not ctx.has("federation_admin") else "0"
     mine = p.get("mine", mine_default) == "1"
@@ -282,10 +290,10 @@ def _filter_options(ctx: RequestContext) -> dict[str, Any]:
 
 
 @router.post("/inbox/reassign")
-async def inbox_reassign(request: Request, ctx: Ctx) -> Response:
-    form = await request.form()
-    values = await check_form_csrf(request, ctx)
-    refs = [str(v) for v in form.getlist("case") if str(v).strip()]
+@page
+def inbox_reassign(request: Request, ctx: RequestContext, form: SubmittedForm) -> Response:
+    values = form.values
+    refs = form.getlist("case")
     try:
         count = reassign(
             ctx.db, ctx.actor, refs, values.get("instructor", ""), now=ctx.now, request_id=ctx.request_id
@@ -331,7 +339,8 @@ def _case_page(
 
 
 @router.get("/cases/new", response_class=HTMLResponse)
-def new_case_form(request: Request, ctx: Ctx) -> Response:
+@page
+def new_case_form(request: Request, ctx: RequestContext) -> Response:
     if not ctx.has(*STAFF):
         raise Forbidden("您的角色无权新建协商。")
     form = {k: v for k, v in request.query_params.items() if k in ("kind", "parent", "enterprise", "sector")}
@@ -339,8 +348,9 @@ def new_case_form(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/cases/new", response_class=HTMLResponse)
-async def new_case(request: Request, ctx: Ctx) -> Response:
-    values = await check_form_csrf(request, ctx)
+@page
+def new_case(request: Request, ctx: RequestContext, form: SubmittedForm) -> Response:
+    values = form.values
     try:
         created = uc.create_case(
             ctx.db,
@@ -364,7 +374,8 @@ async def new_case(request: Request, ctx: Ctx) -> Response:
 
 
 @router.get("/cases/{ref}", response_class=HTMLResponse)
-def case_page(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def case_page(request: Request, ref: str, ctx: RequestContext) -> Response:
     return _case_page(request, ctx, ref[:40])
 
 
@@ -374,8 +385,11 @@ def _version(values: dict[str, str]) -> int | None:
 
 
 @router.post("/cases/{ref}/actions/{trigger}", response_class=HTMLResponse)
-async def case_action(request: Request, ref: str, trigger: str, ctx: Ctx) -> Response:
-    values = await check_form_csrf(request, ctx)
+@page
+def case_action(
+    request: Request, ref: str, trigger: str, ctx: RequestContext, form: SubmittedForm
+) -> Response:
+    values = form.values
     expected = _version(values)
     reason = values.pop("reason", None) or None
     try:
@@ -411,8 +425,9 @@ def _form_errors(exc: DomainError, form: str, values: dict[str, str], reason: st
 
 
 @router.post("/cases/{ref}/representatives", response_class=HTMLResponse)
-async def case_representative(request: Request, ref: str, ctx: Ctx) -> Response:
-    values = await check_form_csrf(request, ctx)
+@page
+def case_representative(request: Request, ref: str, ctx: RequestContext, form: SubmittedForm) -> Response:
+    values = form.values
     expected = _version(values)
     try:
         uc.add_representative(
@@ -442,8 +457,9 @@ async def case_representative(request: Request, ref: str, ctx: Ctx) -> Response:
 
 
 @router.post("/cases/{ref}/terms", response_class=HTMLResponse)
-async def case_terms(request: Request, ref: str, ctx: Ctx) -> Response:
-    values = await check_form_csrf(request, ctx)
+@page
+def case_terms(request: Request, ref: str, ctx: RequestContext, form: SubmittedForm) -> Response:
+    values = form.values
     expected = _version(values)
     terms: dict[str, Any] = {
         k: v
@@ -486,8 +502,8 @@ async def case_terms(request: Request, ref: str, ctx: Ctx) -> Response:
 
 
 @router.post("/cases/{ref}/adoptions", response_class=HTMLResponse)
-async def case_adoptions(request: Request, ref: str, ctx: Ctx) -> Response:
-    await check_form_csrf(request, ctx)
+@page
+def case_adoptions(request: Request, ref: str, ctx: RequestContext) -> Response:
     try:
         uc.open_adoptions(ctx.db, ctx.actor, ref[:40], now=ctx.now, request_id=ctx.request_id)
     except DomainError as exc:
@@ -498,8 +514,9 @@ async def case_adoptions(request: Request, ref: str, ctx: Ctx) -> Response:
 
 
 @router.post("/cases/{ref}/coverage", response_class=HTMLResponse)
-async def case_coverage(request: Request, ref: str, ctx: Ctx) -> Response:
-    values = await check_form_csrf(request, ctx)
+@page
+def case_coverage(request: Request, ref: str, ctx: RequestContext, form: SubmittedForm) -> Response:
+    values = form.values
     codes = [c for c in values.get("codes", "").replace("，", ",").replace("\n", ",").split(",") if c.strip()]
     try:
         uc.add_coverage(ctx.db, ctx.actor, ref[:40], codes, now=ctx.now, request_id=ctx.request_id)
@@ -514,12 +531,14 @@ async def case_coverage(request: Request, ref: str, ctx: Ctx) -> Response:
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard_page(request: Request, ctx: Ctx) -> Response:
+@page
+def dashboard_page(request: Request, ctx: RequestContext) -> Response:
     return render(request, "dashboard.html", {"d": dashboard(ctx.db, ctx.actor, now=ctx.now)})
 
 
 @router.get("/review", response_class=HTMLResponse)
-def review_page(request: Request, ctx: Ctx) -> Response:
+@page
+def review_page(request: Request, ctx: RequestContext) -> Response:
     if not ctx.has("reviewer", "federation_admin"):
         raise Forbidden("审查队列仅限劳动行政部门审查员和工会管理员。")
     page = _int(request.query_params.get("page"), 1, 1, 100_000)
@@ -569,12 +588,14 @@ def _rates_page(
 
 
 @router.get("/cases/{ref}/rates", response_class=HTMLResponse)
-def rates_page(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def rates_page(request: Request, ref: str, ctx: RequestContext) -> Response:
     return _rates_page(request, ctx, ref[:40])
 
 
 @router.get("/cases/{ref}/rates/{index}.xlsx")
-def rates_export(ref: str, index: int, ctx: Ctx) -> Response:
+@page
+def rates_export(ref: str, index: int, ctx: RequestContext) -> Response:
     from ..rate_tables import export_xlsx, rate_view
 
     tables = rate_view(ctx.db, ctx.actor, ref[:40])["tables"]
@@ -588,15 +609,14 @@ def rates_export(ref: str, index: int, ctx: Ctx) -> Response:
 
 
 @router.post("/cases/{ref}/rates/import", response_class=HTMLResponse)
-async def rates_import(request: Request, ref: str, ctx: Ctx) -> Response:
+@page
+def rates_import(request: Request, ref: str, ctx: RequestContext, form: SubmittedForm) -> Response:
     from ..rate_tables import MAX_BYTES, import_xlsx, save_table
 
-    form = await request.form()
-    await check_form_csrf(request, ctx)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
+    upload = form.file("file")
+    if upload is None:
         return _rates_page(request, ctx, ref[:40], error="请选择要导入的 .xlsx 文件。", status=422)
-    data = await upload.read(MAX_BYTES + 1)
+    data = upload.file.read(MAX_BYTES + 1)
     try:
         table = import_xlsx(data)
         save_table(
@@ -604,7 +624,7 @@ async def rates_import(request: Request, ref: str, ctx: Ctx) -> Response:
             ctx.actor,
             ref[:40],
             table,
-            expected_version=_version({"expected_version": str(form.get("expected_version", ""))}),
+            expected_version=_version(form.values),
             now=ctx.now,
             request_id=ctx.request_id,
         )
@@ -621,10 +641,11 @@ async def rates_import(request: Request, ref: str, ctx: Ctx) -> Response:
 
 
 @router.post("/cases/{ref}/rates/{index}", response_class=HTMLResponse)
-async def rates_save(request: Request, ref: str, index: str, ctx: Ctx) -> Response:
+@page
+def rates_save(request: Request, ref: str, index: str, ctx: RequestContext, form: SubmittedForm) -> Response:
     from ..rate_tables import rate_view, save_table, table_from_grid
 
-    values = await check_form_csrf(request, ctx)
+    values = form.values
     expected = _version(values)
     position = int(index) if index.isascii() and index.isdigit() else None
     try:

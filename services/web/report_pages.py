@@ -3,10 +3,9 @@ and the XLSX/PDF downloads (services/reports)."""
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bargaining.errors import ValidationError
@@ -17,11 +16,11 @@ from ..reports.annual import SPECS, annual_report, cases_behind
 from ..reports.charts import report_charts
 from ..repository import visible_org_units
 from ..uow import unit_of_work
-from .context import RequestContext, page_context
+from .context import RequestContext
+from .page_route import page
 from .render import render
 
 router = APIRouter(include_in_schema=False)
-Ctx = Annotated[RequestContext, Depends(page_context)]
 PAGE = 50
 
 
@@ -43,7 +42,10 @@ def _regions(ctx: RequestContext) -> list[tuple[str, str]]:
 
 
 @router.get("/reports/annual", response_class=HTMLResponse)
-def annual_page(request: Request, ctx: Ctx, region: str | None = None, year: str | None = None) -> Response:
+@page
+def annual_page(
+    request: Request, ctx: RequestContext, region: str | None = None, year: str | None = None
+) -> Response:
     report = annual_report(ctx.db, ctx.actor, region or None, _year(ctx, year), now=ctx.now)
     query = f"region={quote(report.region_code)}&year={report.year}"
     return render(
@@ -54,9 +56,10 @@ def annual_page(request: Request, ctx: Ctx, region: str | None = None, year: str
 
 
 @router.get("/reports/annual/cases", response_class=HTMLResponse)
+@page
 def cases_page(
     request: Request,
-    ctx: Ctx,
+    ctx: RequestContext,
     figure: str,
     region: str | None = None,
     year: str | None = None,
@@ -100,7 +103,8 @@ def _download(body: bytes, filename: str, media_type: str) -> Response:
 
 
 @router.get("/reports/annual.xlsx")
-def annual_xlsx(ctx: Ctx, region: str | None = None, year: str | None = None) -> Response:
+@page
+def annual_xlsx(ctx: RequestContext, region: str | None = None, year: str | None = None) -> Response:
     from ..reports.export_xlsx import workbook_bytes
 
     report = annual_report(ctx.db, ctx.actor, region or None, _year(ctx, year), now=ctx.now)
@@ -112,7 +116,8 @@ def annual_xlsx(ctx: Ctx, region: str | None = None, year: str | None = None) ->
 
 
 @router.get("/reports/annual.pdf")
-def annual_pdf(ctx: Ctx, region: str | None = None, year: str | None = None) -> Response:
+@page
+def annual_pdf(ctx: RequestContext, region: str | None = None, year: str | None = None) -> Response:
     from ..reports.export_pdf import pdf_bytes
 
     report = annual_report(ctx.db, ctx.actor, region or None, _year(ctx, year), now=ctx.now)

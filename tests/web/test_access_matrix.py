@@ -19,6 +19,7 @@ test walks ``app`` routes, so a route added without a row here fails. On top of 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from bargaining.rules.periods import legal_date
 from services import runtime
@@ -552,10 +555,42 @@ def _users(w: WebWorld) -> list[Who]:
     ]
 
 
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def test_access_matrix(web: WebWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BARGAINING_STORAGE_DIR", str(tmp_path / "storage"))
     add_audit_world(web)
     audit_before = _audit_changes(web)
+    # No route may touch the database on the event loop: a blocking statement there (or the argon2
+    # and PDF work around it) stalls every other request of the worker.
+    on_loop: list[str] = []
+
+    def statement_on_loop(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if _on_event_loop():
+            on_loop.append(" ".join(statement.split())[:80])
+
+    event.listen(Engine, "before_cursor_execute", statement_on_loop)
+    try:
+        _walk_matrix(web)
+    finally:
+        event.remove(Engine, "before_cursor_execute", statement_on_loop)
+    assert not on_loop, f"{len(on_loop)} statements ran on the event loop, e.g. {on_loop[:3]}"
+    # the audit side was changed by the inside auditor and admin only (refusals wrote nothing)
+    changed_by = {web.users[u] for u in AUDIT_INSIDE}
+    after = _audit_changes(web)
+    for what, written in after.items():
+        new_rows = written - audit_before[what]
+        assert new_rows, f"no {what} written by the matrix: the audit rows changed nothing"
+        assert {actor for _, actor in new_rows} <= changed_by, (what, new_rows)
+
+
+def _walk_matrix(web: WebWorld) -> None:
     present = app_routes(web.app)
     rows = sorted(
         ((k, r) for k, r in MATRIX.items() if k in present), key=lambda kr: (kr[1].last, kr[0][1], kr[0][0])
@@ -572,13 +607,6 @@ def test_access_matrix(web: WebWorld, tmp_path: Path, monkeypatch: pytest.Monkey
         for _key, row in rows:
             problems += _run(web, client, row, who)
     assert not problems, f"{len(problems)} cells wrong:\n" + "\n".join(problems)
-    # the audit side was changed by the inside auditor and admin only (refusals wrote nothing)
-    changed_by = {web.users[u] for u in AUDIT_INSIDE}
-    after = _audit_changes(web)
-    for what, written in after.items():
-        new_rows = written - audit_before[what]
-        assert new_rows, f"no {what} written by the matrix: the audit rows changed nothing"
-        assert {actor for _, actor in new_rows} <= changed_by, (what, new_rows)
 
 
 def _audit_changes(w: WebWorld) -> dict[str, set[tuple[Any, ...]]]:
