@@ -20,6 +20,7 @@ test walks ``app`` routes, so a route added without a row here fails. On top of 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -570,9 +571,10 @@ def test_access_matrix(web: WebWorld, tmp_path: Path, monkeypatch: pytest.Monkey
     # No route may touch the database on the event loop: a blocking statement there (or the argon2
     # and PDF work around it) stalls every other request of the worker.
     on_loop: list[str] = []
+    test_thread = threading.get_ident()  # its own reads may see another test's loop (Playwright's)
 
     def statement_on_loop(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if _on_event_loop():
+        if threading.get_ident() != test_thread and _on_event_loop():
             on_loop.append(" ".join(statement.split())[:80])
 
     event.listen(Engine, "before_cursor_execute", statement_on_loop)
