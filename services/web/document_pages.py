@@ -149,9 +149,8 @@ async def api_verify(request: Request, file: UploadFile) -> dict[str, Any]:
     """Check a PDF: each signature, signer, time, changes after signing, and the approved text's hash."""
     from ..documents import verify_pdf
 
-    data = await file.read(MAX_PDF + 1)
-
     def work(ctx: RequestContext) -> dict[str, Any]:
+        data = file.file.read(MAX_PDF + 1)  # after sign-in: nobody unknown fills the worker's memory
         if len(data) > MAX_PDF:
             raise ValidationError("文件过大（上限50MB）。")
         result: dict[str, Any] = verify_pdf(ctx.db, data).to_dict()

@@ -569,12 +569,19 @@ def test_access_matrix(web: WebWorld, tmp_path: Path, monkeypatch: pytest.Monkey
     add_audit_world(web)
     audit_before = _audit_changes(web)
     # No route may touch the database on the event loop: a blocking statement there (or the argon2
-    # and PDF work around it) stalls every other request of the worker.
+    # and PDF work around it) stalls every other request of the worker. What this sees: the SQL
+    # of the routes and branches the matrix walks (not CPU work without SQL), run by the app on
+    # TestClient's portal thread or its worker threads; the test's own thread is left out (its
+    # reads may see another test's loop, Playwright's).
     on_loop: list[str] = []
-    test_thread = threading.get_ident()  # its own reads may see another test's loop (Playwright's)
+    served = [0]  # statements of the app's threads: the listener did see the app's work
+    test_thread = threading.get_ident()
 
     def statement_on_loop(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if threading.get_ident() != test_thread and _on_event_loop():
+        if threading.get_ident() == test_thread:
+            return
+        served[0] += 1
+        if _on_event_loop():
             on_loop.append(" ".join(statement.split())[:80])
 
     event.listen(Engine, "before_cursor_execute", statement_on_loop)
@@ -582,6 +589,7 @@ def test_access_matrix(web: WebWorld, tmp_path: Path, monkeypatch: pytest.Monkey
         _walk_matrix(web)
     finally:
         event.remove(Engine, "before_cursor_execute", statement_on_loop)
+    assert served[0] > 1000, served  # the matrix runs thousands; none seen means nothing was checked
     assert not on_loop, f"{len(on_loop)} statements ran on the event loop, e.g. {on_loop[:3]}"
     # the audit side was changed by the inside auditor and admin only (refusals wrote nothing)
     changed_by = {web.users[u] for u in AUDIT_INSIDE}

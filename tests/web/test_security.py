@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -236,6 +237,54 @@ def test_form_refused_without_or_with_a_wrong_csrf_token_and_nothing_written(
     response = client.post(post.url(web), data={**post.data(web), "csrf_token": csrf}, files=files)
     assert response.status_code == post.control, response.text[:500]
     assert (web.snapshot() != before) is post.writes
+
+
+@pytest.mark.parametrize("path", ["/verify", "/cases/1/scans", "/cases/1/terms", "/inbox/reassign"])
+def test_an_unknown_sender_is_refused_before_the_body_is_read(sqlite_web: WebWorld, path: str) -> None:
+    """A form or upload from someone not signed in (a made-up session cookie) is refused before the
+    worker reads or spools a byte of its body. (Not /api/verify: FastAPI reads a declared upload
+    before any dependency or handler runs.)"""
+    body = b"x" * (2 * 1024 * 1024)
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    received = 0
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if chunks:
+            chunk = chunks.pop(0)
+            received += len(chunk)
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    headers = [
+        (b"host", b"testserver"),
+        (b"content-type", b"multipart/form-data; boundary=xyz"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cookie", b"bargaining_session=made-up"),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    asyncio.run(sqlite_web.app(scope, receive, send))
+    assert status == [303]  # to the sign-in page
+    assert received == 0, f"{received:,} bytes read from an unknown sender"
 
 
 def test_login_form_refused_without_the_pre_sign_in_token(sqlite_web: WebWorld) -> None:
