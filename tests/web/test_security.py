@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -282,7 +283,8 @@ def test_an_unknown_sender_is_refused_before_the_body_is_read(sqlite_web: WebWor
         "server": ("testserver", 80),
         "state": {},
     }
-    asyncio.run(sqlite_web.app(scope, receive, send))
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own (Playwright's may run in this thread)
+        thread.submit(asyncio.run, sqlite_web.app(scope, receive, send)).result()
     assert status == [303]  # to the sign-in page
     assert received == 0, f"{received:,} bytes read from an unknown sender"
 
