@@ -168,6 +168,8 @@ def create_app(
         title="工资集体协商流程引擎 API",
         version="1.0.0",
         lifespan=lifespan,
+        # The largest upload (a PDF to verify or a signed scan) with its form; counted as it streams.
+        max_body_size=document_pages.MAX_PDF + 1024 * 1024,
         # Swagger UI and ReDoc load scripts from a CDN, which the CSP (and a closed network) forbid;
         # the description is served as /openapi.json.
         docs_url=None,
@@ -216,7 +218,9 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = {404: "页面不存在。", 405: "不支持的请求方法。"}.get(exc.status_code, str(exc.detail))
+        message = {404: "页面不存在。", 405: "不支持的请求方法。", 413: "提交的内容过大。"}.get(
+            exc.status_code, str(exc.detail)
+        )
         if _is_api(request):
             response: Response = _error_json("http_error", message, exc.status_code)
         else:

@@ -63,7 +63,8 @@ def login_form(request: Request, next: str = "/") -> Response:
     return response
 
 
-@router.post("/login", response_class=HTMLResponse)
+# Read before anyone is known: a sign-in form is a few hundred bytes.
+@router.post("/login", response_class=HTMLResponse, max_body_size=64 * 1024)
 async def login(request: Request) -> Response:
     form = await request.form()
     values = {k: str(v) for k, v in form.items()}

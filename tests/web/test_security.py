@@ -289,6 +289,55 @@ def test_an_unknown_sender_is_refused_before_the_body_is_read(sqlite_web: WebWor
     assert received == 0, f"{received:,} bytes read from an unknown sender"
 
 
+@pytest.mark.parametrize(("path", "limit"), [("/login", 64 * 1024), ("/verify", 51 * 1024 * 1024)])
+def test_a_body_over_its_limit_is_refused_as_it_streams(sqlite_web: WebWorld, path: str, limit: int) -> None:
+    """No Content-Length (chunked): the body is counted as it arrives and refused (413, in Chinese)
+    once it passes the route's limit, not read to its end."""
+    chunk = b"x" * (1024 * 1024 if limit > 1024 * 1024 else 16 * 1024)
+    sent = 0
+    answer: dict[str, Any] = {}
+
+    # A file part that never ends (the form parser's own 1 MB limit is for text fields).
+    head = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n'
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        body = head + chunk if sent == 0 else chunk
+        sent += len(body)
+        return {"type": "http.request", "body": body, "more_body": sent < 4 * limit}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] = answer.get("body", b"") + message.get("body", b"")
+
+    headers = [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=xyz")]
+    if path != "/login":  # a page's form is read once its sender is signed in
+        client, _csrf = sqlite_web.signed_in("admin")
+        headers.append((b"cookie", f"bargaining_session={client.cookies['bargaining_session']}".encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own (Playwright's may run in this thread)
+        thread.submit(asyncio.run, sqlite_web.app(scope, receive, send)).result()
+    assert answer["status"] == 413, answer
+    assert "提交的内容过大" in answer["body"].decode()
+    assert sent <= limit + len(head) + len(chunk), f"{sent:,} bytes read past the {limit:,}-byte limit"
+
+
 def test_login_form_refused_without_the_pre_sign_in_token(sqlite_web: WebWorld) -> None:
     web = sqlite_web
     client = web.client()
