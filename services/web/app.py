@@ -168,8 +168,6 @@ def create_app(
         title="工资集体协商流程引擎 API",
         version="1.0.0",
         lifespan=lifespan,
-        # The largest upload (a PDF to verify or a signed scan) with its form; counted as it streams.
-        max_body_size=document_pages.MAX_PDF + 1024 * 1024,
         # Swagger UI and ReDoc load scripts from a CDN, which the CSP (and a closed network) forbid;
         # the description is served as /openapi.json.
         docs_url=None,
