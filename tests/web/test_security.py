@@ -240,6 +240,40 @@ def test_form_refused_without_or_with_a_wrong_csrf_token_and_nothing_written(
     assert (web.snapshot() != before) is post.writes
 
 
+def _post_raw(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]], receive: Any
+) -> tuple[list[int], bytes]:
+    """POST straight into the ASGI app with the test's own ``receive`` (to count the body bytes the
+    app asks for); the status of every response start, and the body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    statuses: list[int] = []
+    body = bytearray()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own (Playwright's may run in this thread)
+        thread.submit(asyncio.run, app(scope, receive, send)).result()
+    return statuses, bytes(body)
+
+
 @pytest.mark.parametrize("path", ["/verify", "/cases/1/scans", "/cases/1/terms", "/inbox/reassign"])
 def test_an_unknown_sender_is_refused_before_the_body_is_read(sqlite_web: WebWorld, path: str) -> None:
     """A form or upload from someone not signed in (a made-up session cookie) is refused before the
@@ -248,7 +282,6 @@ def test_an_unknown_sender_is_refused_before_the_body_is_read(sqlite_web: WebWor
     body = b"x" * (2 * 1024 * 1024)
     chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
     received = 0
-    status: list[int] = []
 
     async def receive() -> dict[str, Any]:
         nonlocal received
@@ -258,33 +291,12 @@ def test_an_unknown_sender_is_refused_before_the_body_is_read(sqlite_web: WebWor
             return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-
     headers = [
-        (b"host", b"testserver"),
         (b"content-type", b"multipart/form-data; boundary=xyz"),
         (b"content-length", str(len(body)).encode()),
         (b"cookie", b"bargaining_session=made-up"),
     ]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    with ThreadPoolExecutor(1) as thread:  # a loop of its own (Playwright's may run in this thread)
-        thread.submit(asyncio.run, sqlite_web.app(scope, receive, send)).result()
+    status, _ = _post_raw(sqlite_web.app, path, headers, receive)
     assert status == [303]  # to the sign-in page
     assert received == 0, f"{received:,} bytes read from an unknown sender"
 
@@ -292,11 +304,9 @@ def test_an_unknown_sender_is_refused_before_the_body_is_read(sqlite_web: WebWor
 def test_a_sign_in_body_over_its_limit_is_refused_as_it_streams(sqlite_web: WebWorld) -> None:
     """The sign-in form is read before anyone is known. With no Content-Length (chunked) its body is
     counted as it arrives and refused (413, in Chinese) once past 64 KiB, not read to its end."""
-    path, limit = "/login", 64 * 1024
+    limit = 64 * 1024
     chunk = b"x" * (16 * 1024)
     sent = 0
-    answer: dict[str, Any] = {}
-
     # A file part that never ends (the form parser's own 1 MB limit is for text fields).
     head = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n'
 
@@ -306,32 +316,10 @@ def test_a_sign_in_body_over_its_limit_is_refused_as_it_streams(sqlite_web: WebW
         sent += len(body)
         return {"type": "http.request", "body": body, "more_body": sent < 4 * limit}
 
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-        elif message["type"] == "http.response.body":
-            answer["body"] = answer.get("body", b"") + message.get("body", b"")
-
-    headers = [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=xyz")]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    with ThreadPoolExecutor(1) as thread:  # a loop of its own (Playwright's may run in this thread)
-        thread.submit(asyncio.run, sqlite_web.app(scope, receive, send)).result()
-    assert answer["status"] == 413, answer
-    assert "提交的内容过大" in answer["body"].decode()
+    headers = [(b"content-type", b"multipart/form-data; boundary=xyz")]
+    status, answer = _post_raw(sqlite_web.app, "/login", headers, receive)
+    assert status == [413], answer[:300]
+    assert "提交的内容过大" in answer.decode()
     assert sent <= limit + len(head) + len(chunk), f"{sent:,} bytes read past the {limit:,}-byte limit"
 
 
