@@ -25,6 +25,8 @@ from . import security
 SESSION_COOKIE = "bargaining_session"
 LANG_COOKIE = "bargaining_lang"
 log = logging.getLogger("bargaining.web")
+# Methods that change nothing: no CSRF proof asked of them (pages and the cookie-authenticated API).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class NeedsSignIn(DomainError):
@@ -122,7 +124,7 @@ def page_context(request: Request) -> RequestContext:
 def api_context(request: Request) -> RequestContext:
     ctx = resolve(request, allow_token=True)
     # A browser calling the API with its cookie must prove it is our page (header), like a form.
-    unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+    unsafe = request.method not in SAFE_METHODS
     if (
         not ctx.via_token
         and unsafe

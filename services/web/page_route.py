@@ -26,10 +26,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from . import security
-from .context import CsrfRefused, RequestContext, page_context
+from .context import SAFE_METHODS, CsrfRefused, RequestContext, page_context
 
 R = TypeVar("R")
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _INJECTED = ("ctx", "form")
 
 
